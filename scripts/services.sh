@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Makes sure a local PostgreSQL and Redis are running for development and tests.
+# Idempotent: when both already answer, it only (re)creates the roles it needs.
+# Installs them from Debian's packages when missing (needs root and apt-get).
+set -euo pipefail
+
+PG_PORT="${PG_PORT:-5432}"
+REDIS_PORT="${REDIS_PORT:-6379}"
+
+log() { printf 'services: %s\n' "$*"; }
+
+as_postgres() {
+  if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+}
+
+install_missing() {
+  local missing=()
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    log "missing ${missing[*]} and cannot install it (needs root and apt-get); install it or set DATABASE_URL/REDIS_URL"
+    exit 1
+  fi
+  log "installing ${missing[*]} from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+start_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then return 0; fi
+  local version
+  version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+  if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main"; then
+    log "creating PostgreSQL $version cluster"
+    pg_createcluster "$version" main -p "$PG_PORT" >/dev/null
+  fi
+  log "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p "$PG_PORT" && return 0; sleep 0.2; done
+  log "PostgreSQL did not become ready"; exit 1
+}
+
+start_redis() {
+  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
+  log "starting Redis"
+  # BullMQ needs noeviction: an evicted job would be a lost revocation.
+  redis-server --daemonize yes --port "$REDIS_PORT" --bind 127.0.0.1 --maxmemory-policy noeviction \
+    --save '' --appendonly no --dir /tmp
+  for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0; sleep 0.2; done
+  log "Redis did not become ready"; exit 1
+}
+
+create_roles() {
+  # jit: owner of the bot's databases (superuser so tests can create a database per test file).
+  # jit_granter: what the PostgreSQL provider logs in as; it gets ADMIN OPTION on the roles it
+  # hands out and pg_signal_backend to end sessions, nothing more.
+  as_postgres psql -q -p "$PG_PORT" -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
+SELECT 'CREATE ROLE jit LOGIN SUPERUSER PASSWORD ''jit'''
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'jit')\gexec
+SELECT 'CREATE ROLE jit_granter LOGIN PASSWORD ''jit_granter'''
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'jit_granter')\gexec
+GRANT pg_signal_backend TO jit_granter;
+SELECT 'CREATE DATABASE jit OWNER jit'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'jit')\gexec
+SQL
+}
+
+install_missing
+start_postgres
+start_redis
+create_roles
+log "PostgreSQL on 127.0.0.1:$PG_PORT (user jit/jit, database jit), Redis on 127.0.0.1:$REDIS_PORT"

@@ -1,0 +1,28 @@
+/**
+ * The few kinds of failure a use case reports. `slack/messages.ts` maps each to what the user
+ * sees; everything else is a bug and is logged, never shown.
+ */
+export class AppError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The actor may not do this (not an approver, own request, not an admin). */
+export class NotAllowed extends AppError {}
+
+/** No such request, resource or user. */
+export class NotFound extends AppError {}
+
+/** The input is malformed or outside what policy allows; the message says what is allowed. */
+export class InvalidInput extends AppError {}
+
+/** The request is no longer in a state where this makes sense (already decided, already ended). */
+export class Conflict extends AppError {}
+
+/**
+ * The target system could not be reached or refused for a passing reason: retry later.
+ * Permanent provider failures (unknown login, missing role) are `InvalidInput`.
+ */
+export class ProviderUnavailable extends AppError {}

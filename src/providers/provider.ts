@@ -1,0 +1,24 @@
+/**
+ * What every provider implements. All three operations are idempotent: granting twice leaves one
+ * grant, revoking what is not there succeeds. A provider throws `ProviderUnavailable` for failures
+ * worth retrying and `InvalidInput` for failures no retry will fix.
+ */
+export interface GrantTarget {
+  /** The request id, for logs and for providers that record it. */
+  requestId: string;
+  /** The requester's identity on the target (database login, username…). */
+  identity: string;
+  /** The resource's `grant` block from the policy file (provider-specific, already validated). */
+  grant: Record<string, unknown>;
+  /** When the grant is due to end; informational for providers that can enforce it themselves. */
+  expiresAt: Date;
+}
+
+export interface Provider {
+  readonly type: string;
+  grant(target: GrantTarget): Promise<void>;
+  revoke(target: GrantTarget): Promise<void>;
+  /** Whether the identity holds the access right now. */
+  verify(target: GrantTarget): Promise<boolean>;
+  close(): Promise<void>;
+}
