@@ -1,3 +1,5 @@
+import type { Check } from '../domain/policy.js';
+
 /**
  * The few kinds of failure a use case reports. `slack/messages.ts` maps each to what the user
  * sees; everything else is a bug and is logged, never shown.
@@ -26,3 +28,14 @@ export class Conflict extends AppError {}
  * Permanent provider failures (unknown login, missing role) are `InvalidInput`.
  */
 export class ProviderUnavailable extends AppError {}
+
+/** The value of a passed domain check, or `InvalidInput` carrying its reason as a sentence. */
+export function checked<T>(check: Check<T>): T {
+  if (!check.ok) throw new InvalidInput(sentence(check.reason));
+  return check.value;
+}
+
+/** Domain reasons are clauses (`you cannot…`); users read sentences. */
+export function sentence(clause: string): string {
+  return `${clause.charAt(0).toUpperCase()}${clause.slice(1)}.`;
+}

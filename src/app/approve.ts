@@ -1,0 +1,94 @@
+import { appendAuditEvent } from '../audit/chain.js';
+import { describeState } from '../domain/lifecycle.js';
+import { currentLevel, decideApproval } from '../domain/policy.js';
+import type { AccessRequest } from '../generated/prisma/client.js';
+import { afterCommit } from './after-commit.js';
+import { approvalLevelsFor, resourcePolicy } from './approvers.js';
+import type { Deps } from './deps.js';
+import { Conflict, NotAllowed, NotFound, sentence } from './errors.js';
+import { applyTransition, lockRequest } from './transition.js';
+
+export interface ApprovalResult {
+  request: AccessRequest;
+  /** `approved` when this approval completed the last level. */
+  outcome: 'recorded' | 'approved';
+  level: number;
+}
+
+/**
+ * Records one approver's approval. Safe to run twice and concurrently: the row lock orders
+ * approvers, the unique (request, approver) pair counts a person once, and a request that is no
+ * longer pending refuses with `Conflict`.
+ */
+export async function approveRequest(deps: Deps, requestId: string, approverId: string): Promise<ApprovalResult> {
+  const found = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
+  if (!found) throw new NotFound(`No request ${requestId}.`);
+  const levels = await approvalLevelsFor(deps, resourcePolicy(deps, found.resource));
+
+  const result = await deps.db.$transaction(async (tx) => {
+    const request = await lockRequest(tx, requestId);
+    if (request.state !== 'pending') {
+      throw new Conflict(`${request.id} is already ${describeState(request.state)}.`);
+    }
+    const approvals = await tx.approval.findMany({ where: { requestId } });
+    const decision = decideApproval(levels, approvals, approverId, request.requesterId);
+    if (!decision.ok) return { kind: 'refused' as const, refusal: decision, request };
+
+    const { level, complete } = decision.value;
+    await tx.approval.create({ data: { requestId, approverId, level } });
+    if (complete) {
+      const done = await applyTransition(deps, tx, request, {
+        event: 'approve',
+        actor: approverId,
+        data: { decidedAt: deps.clock.now(), decidedBy: approverId },
+        details: { level: level + 1 },
+      });
+      return { kind: 'done' as const, request: done.request, auditIds: [done.auditId], outcome: 'approved' as const, level };
+    }
+    // Progress within `pending` is not a state change, but it is still part of the trail; the
+    // version bump makes the approvers' messages refresh.
+    const progressed = await tx.accessRequest.update({
+      where: { id: requestId },
+      data: { version: { increment: 1 } },
+    });
+    const auditId = await appendAuditEvent(
+      tx,
+      { requestId, actor: approverId, action: 'request.approval_recorded', fromState: 'pending', toState: 'pending', details: { level: level + 1 } },
+      deps.clock.now(),
+    );
+    return { kind: 'done' as const, request: progressed, auditIds: [auditId], outcome: 'recorded' as const, level };
+  });
+
+  if (result.kind === 'refused') {
+    if (result.refusal.code !== 'repeat') {
+      await auditRefusal(deps, result.request, approverId, result.refusal.reason);
+    }
+    throw new NotAllowed(sentence(result.refusal.reason));
+  }
+
+  const { request } = result;
+  const approvals = await deps.db.approval.findMany({ where: { requestId } });
+  const nextLevelWaiting = result.outcome === 'recorded' && currentLevel(levels, approvals) !== result.level;
+  await afterCommit(deps, requestId, [
+    () => deps.jobs.postAudit(result.auditIds),
+    () => deps.jobs.notify(request, 'refresh'),
+    ...(result.outcome === 'approved' ? [() => deps.jobs.grant(requestId)] : []),
+    ...(nextLevelWaiting ? [() => deps.jobs.notify(request, 'ask-approvers')] : []),
+  ]);
+  return { request, outcome: result.outcome, level: result.level };
+}
+
+/**
+ * Self-approval and approvals by non-approvers are worth the security team's attention; a repeat
+ * click by someone who already approved is not, so the caller skips those.
+ */
+async function auditRefusal(deps: Deps, request: AccessRequest, actorId: string, reason: string): Promise<void> {
+  const auditId = await deps.db.$transaction((tx) =>
+    appendAuditEvent(
+      tx,
+      { requestId: request.id, actor: actorId, action: 'approval.refused', fromState: request.state, toState: request.state, details: { reason } },
+      deps.clock.now(),
+    ),
+  );
+  await afterCommit(deps, request.id, [() => deps.jobs.postAudit([auditId])]);
+}

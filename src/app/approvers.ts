@@ -1,0 +1,29 @@
+import type { Principals, ResourcePolicy } from '../config/policy.js';
+import type { ResolvedLevel } from '../domain/policy.js';
+import type { Deps } from './deps.js';
+import { NotFound } from './errors.js';
+
+/** Expands users and Slack user groups into one set of user ids. */
+export async function resolvePrincipals(deps: Pick<Deps, 'directory'>, principals: Principals): Promise<Set<string>> {
+  const groups = await Promise.all(principals.groups.map((g) => deps.directory.groupMembers(g)));
+  return new Set([...principals.users, ...groups.flat()]);
+}
+
+export async function approvalLevelsFor(deps: Pick<Deps, 'directory'>, resource: ResourcePolicy): Promise<ResolvedLevel[]> {
+  return Promise.all(
+    resource.approvals.map(async (level) => ({
+      approvers: await resolvePrincipals(deps, level.from),
+      count: level.count,
+    })),
+  );
+}
+
+export function resourcePolicy(deps: Pick<Deps, 'policy'>, name: string): ResourcePolicy {
+  const resource = deps.policy.resources[name];
+  if (!resource) throw new NotFound(`Resource ${name} is no longer in the policy file.`);
+  return resource;
+}
+
+export async function isAdmin(deps: Pick<Deps, 'directory' | 'policy'>, userId: string): Promise<boolean> {
+  return (await resolvePrincipals(deps, deps.policy.admins)).has(userId);
+}

@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { Policy } from '../config/policy.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
+import type { Provider } from '../providers/provider.js';
+
+/** What the use cases need from the outside world; `main.ts` builds it, tests build their own. */
+export interface Deps {
+  db: PrismaClient;
+  policy: Policy;
+  /** Providers by their name in the policy file. */
+  providers: ReadonlyMap<string, Provider>;
+  directory: Directory;
+  jobs: JobQueue;
+  clock: Clock;
+  logger: Logger;
+  randomBytes: (n: number) => Uint8Array;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface SlackUser {
+  id: string;
+  name: string;
+  email: string | null;
+  /** Restricted or ultra-restricted (guest) account. */
+  isGuest: boolean;
+  isBot: boolean;
+  deleted: boolean;
+}
+
+/** Slack's user directory, cached by the implementation (users.info is rate limited). */
+export interface Directory {
+  user(userId: string): Promise<SlackUser>;
+  groupMembers(groupId: string): Promise<readonly string[]>;
+}
+
+/** Messages the bot sends about a request; rendered from the request's state when sent. */
+export type NotificationKind =
+  /** DM the approvers of the level that is now waiting. */
+  | 'ask-approvers'
+  /** Update every message already posted about the request to show its current state. */
+  | 'refresh'
+  /** DM the requester the outcome of the latest transition. */
+  | 'tell-requester';
+
+/**
+ * Work that happens after a transaction commits. Each job is idempotent and keyed so that
+ * enqueueing it twice runs it once; the reconcile sweep re-enqueues what a crash lost.
+ */
+export interface NotifySubject {
+  id: string;
+  version: number;
+  state: string;
+}
+
+export interface JobQueue {
+  grant(requestId: string): Promise<void>;
+  expireAt(requestId: string, at: Date): Promise<void>;
+  /** Retry a release or revoke the provider could not do right away. */
+  retryRevoke(requestId: string, event: 'release' | 'revoke', actorId: string, reason: string | null): Promise<void>;
+  /** Notify about `request` as it is now (its version and state are part of the job). */
+  notify(request: NotifySubject, kind: NotificationKind): Promise<void>;
+  postAudit(eventIds: readonly bigint[]): Promise<void>;
+}

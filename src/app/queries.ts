@@ -1,0 +1,47 @@
+import { currentLevel } from '../domain/policy.js';
+import type { AccessRequest, Approval } from '../generated/prisma/client.js';
+import { approvalLevelsFor } from './approvers.js';
+import type { Deps } from './deps.js';
+import { NotFound } from './errors.js';
+
+export type RequestWithApprovals = AccessRequest & { approvals: Approval[] };
+
+const openStates = ['pending', 'approved', 'active'] as const;
+
+export async function findRequest(deps: Pick<Deps, 'db'>, requestId: string): Promise<RequestWithApprovals> {
+  const request = await deps.db.accessRequest.findUnique({
+    where: { id: requestId },
+    include: { approvals: { orderBy: { createdAt: 'asc' } } },
+  });
+  if (!request) throw new NotFound(`No request ${requestId}.`);
+  return request;
+}
+
+/** The requester's pending and active requests, newest first. */
+export async function listOpenRequests(deps: Pick<Deps, 'db'>, requesterId: string, limit = 20) {
+  return deps.db.accessRequest.findMany({
+    where: { requesterId, state: { in: [...openStates] } },
+    orderBy: { createdAt: 'desc' },
+    take: limit,
+  });
+}
+
+/** Pending requests whose current approval level includes `approverId` and that they can still approve. */
+export async function listAwaitingApprover(deps: Deps, approverId: string, limit = 20): Promise<RequestWithApprovals[]> {
+  const pending = await deps.db.accessRequest.findMany({
+    where: { state: 'pending', requesterId: { not: approverId }, approvals: { none: { approverId } } },
+    include: { approvals: true },
+    orderBy: { createdAt: 'asc' },
+    take: 200,
+  });
+  const mine: RequestWithApprovals[] = [];
+  for (const request of pending) {
+    const resource = deps.policy.resources[request.resource];
+    if (!resource) continue;
+    const levels = await approvalLevelsFor(deps, resource);
+    const level = currentLevel(levels, request.approvals);
+    if (level !== null && levels[level]?.approvers.has(approverId)) mine.push(request);
+    if (mine.length >= limit) break;
+  }
+  return mine;
+}

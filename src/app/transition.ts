@@ -1,0 +1,73 @@
+import { appendAuditEvent, type AuditInput } from '../audit/chain.js';
+import { auditActionFor, type LifecycleEvent, transition } from '../domain/lifecycle.js';
+import type { AccessRequest, Prisma } from '../generated/prisma/client.js';
+import type { Deps } from './deps.js';
+import { Conflict, NotFound } from './errors.js';
+
+export type Tx = Prisma.TransactionClient;
+
+/**
+ * Locks the request's row for the rest of the transaction. Every state change takes this lock
+ * first, so concurrent clicks, retries and workers are applied one after the other.
+ */
+export async function lockRequest(tx: Tx, requestId: string): Promise<AccessRequest> {
+  await tx.$executeRaw`SELECT 1 FROM "access_requests" WHERE "id" = ${requestId} FOR UPDATE`;
+  const request = await tx.accessRequest.findUnique({ where: { id: requestId } });
+  if (!request) throw new NotFound(`No request ${requestId}.`);
+  return request;
+}
+
+export interface TransitionInput {
+  event: LifecycleEvent;
+  actor: string;
+  /** Other columns to set with the new state. */
+  data?: Prisma.AccessRequestUpdateInput;
+  details?: Record<string, unknown>;
+  /** When given, the request must still be at this version (it was read before slow I/O). */
+  expectVersion?: number;
+}
+
+export interface Transitioned {
+  request: AccessRequest;
+  auditId: bigint;
+}
+
+/**
+ * The one way a request changes state: checks the transition table, writes the new state with a
+ * version check, and appends the audit event, all in the caller's transaction.
+ */
+export async function applyTransition(
+  deps: Pick<Deps, 'clock'>,
+  tx: Tx,
+  current: AccessRequest,
+  input: TransitionInput,
+): Promise<Transitioned> {
+  if (input.expectVersion !== undefined && current.version !== input.expectVersion) {
+    throw new StaleVersion(current);
+  }
+  const step = transition(current.state, input.event);
+  if (!step.ok) throw new Conflict(`${current.id}: ${step.reason}.`);
+  const { count } = await tx.accessRequest.updateMany({
+    where: { id: current.id, version: current.version },
+    data: { ...(input.data as Prisma.AccessRequestUpdateManyMutationInput), state: step.to, version: { increment: 1 } },
+  });
+  if (count !== 1) throw new StaleVersion(current);
+  const audit: AuditInput = {
+    requestId: current.id,
+    actor: input.actor,
+    action: auditActionFor(step.to),
+    fromState: step.from,
+    toState: step.to,
+    details: input.details ?? {},
+  };
+  const auditId = await appendAuditEvent(tx, audit, deps.clock.now());
+  const request = await tx.accessRequest.findUniqueOrThrow({ where: { id: current.id } });
+  return { request, auditId };
+}
+
+/** The request changed between reading it and writing it; the caller decides whether to retry. */
+export class StaleVersion extends Conflict {
+  constructor(readonly seen: AccessRequest) {
+    super(`${seen.id} changed while this was in progress.`);
+  }
+}

@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { Prisma } from '../generated/prisma/client.js';
+
+/**
+ * The audit trail is one hash chain over all events: each row stores the previous row's hash, and
+ * its own hash covers that plus the canonical JSON (RFC 8785) of the event, so editing, deleting
+ * or reordering any row breaks every link after it.
+ */
+
+export const genesisHash = '0'.repeat(64);
+
+/** Serialises appends across every process sharing the database, so the chain never forks. */
+const auditChainLockKey = 0x6a69_7461; // "jita"
+
+export interface AuditInput {
+  requestId?: string | null;
+  /** Slack user id, or `system` / `hook:<name>` for automatic actions. */
+  actor: string;
+  /** What happened, e.g. `request.created`, `request.approved`, `approval.refused`. */
+  action: string;
+  fromState?: string | null;
+  toState?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export interface ChainedFields {
+  at: Date;
+  requestId: string | null;
+  actor: string;
+  action: string;
+  fromState: string | null;
+  toState: string | null;
+  details: unknown;
+}
+
+export function hashAuditEvent(prevHash: string, event: ChainedFields): string {
+  const body = canonicalize({
+    at: event.at.toISOString(),
+    requestId: event.requestId,
+    actor: event.actor,
+    action: event.action,
+    fromState: event.fromState,
+    toState: event.toState,
+    details: event.details,
+  });
+  return createHash('sha256').update(prevHash).update(body ?? '').digest('hex');
+}
+
+/**
+ * Appends one event inside the caller's transaction. The advisory lock is held until that
+ * transaction ends, so the next append (from any process) sees this row as the chain's tail.
+ */
+export async function appendAuditEvent(
+  tx: Prisma.TransactionClient,
+  input: AuditInput,
+  at: Date,
+): Promise<bigint> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${auditChainLockKey})`;
+  const tail = await tx.auditEvent.findFirst({ orderBy: { id: 'desc' }, select: { hash: true } });
+  const prevHash = tail?.hash ?? genesisHash;
+  const fields: ChainedFields = {
+    at,
+    requestId: input.requestId ?? null,
+    actor: input.actor,
+    action: input.action,
+    fromState: input.fromState ?? null,
+    toState: input.toState ?? null,
+    details: input.details ?? {},
+  };
+  const row = await tx.auditEvent.create({
+    data: {
+      ...fields,
+      details: fields.details as Prisma.InputJsonValue,
+      prevHash,
+      hash: hashAuditEvent(prevHash, fields),
+    },
+    select: { id: true },
+  });
+  return row.id;
+}

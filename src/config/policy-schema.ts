@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.js';
+import { providerConfigSchema } from '../providers/registry.js';
+
+/**
+ * The policy file (`JIT_CONFIG`), as zod schemas. Types are inferred from here; the JSON Schema
+ * in `jit.config.schema.json` is generated from here too (`npm run schema`).
+ */
+
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
+const slackGroupId = z
+  .string()
+  .regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD');
+const slackChannelId = z
+  .string()
+  .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD');
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time like 08:00');
+const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
+
+/** `1h30m` in the file, seconds in the program. */
+export const durationSchema = z
+  .string()
+  .transform((text, ctx) => {
+    const seconds = parseDuration(text);
+    if (seconds === null) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration like 90s, 30m, 2h, 1d, 1h30m` });
+      return z.NEVER;
+    }
+    return seconds;
+  })
+  .meta({ type: 'string', pattern: '^(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?$' });
+
+const timezone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an IANA time zone like Europe/Berlin' },
+);
+
+export const principalsSchema = z
+  .strictObject({
+    users: z.array(slackUserId).default([]),
+    groups: z.array(slackGroupId).default([]),
+  })
+  .refine((p) => p.users.length + p.groups.length > 0, {
+    message: 'must name at least one user or group',
+  });
+
+const approvalLevelSchema = z.strictObject({
+  from: principalsSchema,
+  count: z.number().int().min(1).default(1),
+});
+
+const autoApproveSchema = z.strictObject({
+  requesterIn: principalsSchema,
+  maxDuration: durationSchema.optional(),
+  businessHoursOnly: z.boolean().default(false),
+});
+
+const optOutAction = z.enum(['review', 'deny']);
+const optOutSchema = z.strictObject({
+  outsideBusinessHours: optOutAction.optional(),
+  guests: optOutAction.optional(),
+  maxRequestsPerHour: z.number().int().min(1).optional(),
+  blockedUsers: z.array(slackUserId).default([]),
+});
+
+const resourceSchema = z
+  .strictObject({
+    description: z.string().min(1).max(500),
+    provider: z.string().min(1),
+    grant: z.record(z.string(), z.unknown()).default({}),
+    duration: z.strictObject({
+      default: durationSchema,
+      max: durationSchema,
+      min: durationSchema.optional(),
+    }),
+    approvals: z.array(approvalLevelSchema).min(1, 'needs at least one approval level').max(5),
+    autoApprove: z.array(autoApproveSchema).default([]),
+    optOut: optOutSchema.optional(),
+    approvalTimeout: durationSchema.optional(),
+    recallAfterIdle: durationSchema.optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.duration.default > r.duration.max) {
+      ctx.addIssue({ code: 'custom', path: ['duration', 'default'], message: 'must not exceed max' });
+    }
+    if (r.duration.min !== undefined && r.duration.min > r.duration.default) {
+      ctx.addIssue({ code: 'custom', path: ['duration', 'min'], message: 'must not exceed default' });
+    }
+  });
+
+export const resourceNamePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export const policySchema = z.strictObject({
+  timezone: timezone.default('UTC'),
+  securityChannel: slackChannelId,
+  admins: principalsSchema,
+  businessHours: z
+    .strictObject({
+      days: z.array(weekday).min(1),
+      from: clockTime,
+      to: clockTime,
+    })
+    .default({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '19:00' }),
+  providers: z.record(
+    z.string().regex(resourceNamePattern, 'provider names are lower-case letters, digits, - and _'),
+    providerConfigSchema,
+  ),
+  resources: z.record(
+    z.string().regex(resourceNamePattern, 'resource names are lower-case letters, digits, - and _'),
+    resourceSchema,
+  ),
+});
+
+export type Policy = z.output<typeof policySchema>;
+export type ResourcePolicy = Policy['resources'][string];
+export type ApprovalLevel = ResourcePolicy['approvals'][number];
+export type Principals = z.output<typeof principalsSchema>;

@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { grantSchemaFor } from '../providers/registry.js';
+import { ConfigError } from './env.js';
+import { type Policy, policySchema } from './policy-schema.js';
+
+export type { ApprovalLevel, Policy, Principals, ResourcePolicy } from './policy-schema.js';
+
+/** Reads, interpolates and validates the policy file; errors name the key path of every problem. */
+export async function loadPolicy(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Policy> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read policy file ${path}: ${(error as Error).message}`);
+  }
+  return parsePolicy(text, env, path);
+}
+
+export function parsePolicy(text: string, env: NodeJS.ProcessEnv, source = 'policy'): Policy {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(`${source} is not valid YAML: ${doc.errors.map((e) => e.message).join('; ')}`);
+  }
+  const problems: string[] = [];
+  const raw = interpolate(doc.toJS(), env, [], problems);
+  if (problems.length > 0) throw new ConfigError(`${source}: ${problems.join('; ')}`);
+
+  const parsed = policySchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${source}: ${formatIssues(parsed.error.issues)}`);
+  const policy = parsed.data;
+  problems.push(...crossCheck(policy));
+  if (problems.length > 0) throw new ConfigError(`${source}: ${problems.join('; ')}`);
+  return policy;
+}
+
+/** `${VAR}` in any string value is replaced from the environment; a missing one is an error. */
+function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: PathKey[], problems: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_match, name: string) => {
+      const replacement = env[name];
+      if (replacement === undefined || replacement === '') {
+        problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
+        return '';
+      }
+      return replacement;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, [...path, i], problems));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolate(item, env, [...path, key], problems)]),
+    );
+  }
+  return value;
+}
+
+/** Checks that need more than one key: provider references and provider-specific grant blocks. */
+function crossCheck(policy: Policy): string[] {
+  const problems: string[] = [];
+  for (const [name, resource] of Object.entries(policy.resources)) {
+    const provider = policy.providers[resource.provider];
+    if (!provider) {
+      const known = Object.keys(policy.providers).join(', ') || 'none';
+      problems.push(`resources.${name}.provider: no provider named "${resource.provider}" (known: ${known})`);
+      continue;
+    }
+    const grant = grantSchemaFor(provider.type).safeParse(resource.grant);
+    if (!grant.success) {
+      problems.push(formatIssues(grant.error.issues, ['resources', name, 'grant']));
+    }
+  }
+  return problems;
+}
+
+type PathKey = PropertyKey;
+
+function formatPath(path: readonly PathKey[]): string {
+  return path.length === 0 ? '(top level)' : path.map(String).join('.');
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: PathKey[] = []): string {
+  return issues.map((issue) => `${formatPath([...prefix, ...issue.path])}: ${issue.message}`).join('; ');
+}

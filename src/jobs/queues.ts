@@ -1,0 +1,99 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { JobQueue, NotificationKind } from '../app/deps.js';
+
+/**
+ * One BullMQ queue per kind of work. Job ids are derived from what the job is about, so adding
+ * the same job twice (a retried click, the sweep re-creating a lost job) runs it once.
+ */
+export const queueNames = {
+  grant: 'jit-grant',
+  revoke: 'jit-revoke',
+  notify: 'jit-notify',
+  audit: 'jit-audit',
+} as const;
+export type QueueKind = keyof typeof queueNames;
+
+export type GrantJob = { requestId: string };
+export type RevokeJob = {
+  requestId: string;
+  event: 'expire' | 'release' | 'revoke';
+  actorId: string;
+  reason: string | null;
+};
+export type NotifyJob = { requestId: string; kind: NotificationKind; version: number; state: string };
+export type AuditJob = { eventId: string };
+
+export interface Queues {
+  grant: Queue<GrantJob>;
+  revoke: Queue<RevokeJob>;
+  notify: Queue<NotifyJob>;
+  audit: Queue<AuditJob>;
+  close(): Promise<void>;
+}
+
+/** Keep finished jobs long enough for duplicate adds to be recognised, then let Redis forget. */
+const keep = { removeOnComplete: { age: 24 * 3600, count: 50_000 }, removeOnFail: { age: 7 * 24 * 3600 } };
+
+export const jobOptions = {
+  grant: { ...keep, attempts: 8, backoff: { type: 'exponential', delay: 2_000 } },
+  // Revocation never gives up; the worker caps the backoff and alerts the security channel.
+  revoke: { ...keep, attempts: 100_000, backoff: { type: 'capped' } },
+  notify: { ...keep, attempts: 10, backoff: { type: 'exponential', delay: 1_000 } },
+  audit: { ...keep, attempts: 50, backoff: { type: 'exponential', delay: 1_000 } },
+} satisfies Record<QueueKind, JobsOptions>;
+
+export function createQueues(connection: Redis, prefix: string): Queues {
+  const options = { connection, prefix };
+  const queues = {
+    grant: new Queue<GrantJob>(queueNames.grant, { ...options, defaultJobOptions: jobOptions.grant }),
+    revoke: new Queue<RevokeJob>(queueNames.revoke, { ...options, defaultJobOptions: jobOptions.revoke }),
+    notify: new Queue<NotifyJob>(queueNames.notify, { ...options, defaultJobOptions: jobOptions.notify }),
+    audit: new Queue<AuditJob>(queueNames.audit, { ...options, defaultJobOptions: jobOptions.audit }),
+  };
+  return {
+    ...queues,
+    close: async () => {
+      await Promise.all(Object.values(queues).map((q) => q.close()));
+    },
+  };
+}
+
+export const jobIds = {
+  grant: (requestId: string) => `grant-${requestId}`,
+  // The due time is part of the id: an extended grant gets a new expiry job, and the old one
+  // finds the grant not yet due.
+  expire: (requestId: string, at: Date) => `expire-${requestId}-${at.getTime()}`,
+  revoke: (requestId: string, event: string) => `${event}-${requestId}`,
+  notify: (requestId: string, kind: string, version: number) => `notify-${requestId}-${kind}-${version}`,
+  audit: (eventId: bigint | string) => `audit-${eventId}`,
+};
+
+/** The app's view of the queues. */
+export function jobQueueFor(queues: Queues, now: () => Date): JobQueue {
+  return {
+    async grant(requestId) {
+      await queues.grant.add('grant', { requestId }, { jobId: jobIds.grant(requestId) });
+    },
+    async expireAt(requestId, at) {
+      await queues.revoke.add(
+        'expire',
+        { requestId, event: 'expire', actorId: 'system', reason: null },
+        { jobId: jobIds.expire(requestId, at), delay: Math.max(0, at.getTime() - now().getTime()) },
+      );
+    },
+    async retryRevoke(requestId, event, actorId, reason) {
+      await queues.revoke.add(event, { requestId, event, actorId, reason }, { jobId: jobIds.revoke(requestId, event) });
+    },
+    async notify(request, kind) {
+      const data = { requestId: request.id, kind, version: request.version, state: request.state };
+      await queues.notify.add(kind, data, { jobId: jobIds.notify(request.id, kind, request.version) });
+    },
+    async postAudit(eventIds) {
+      if (eventIds.length === 0) return;
+      await queues.audit.addBulk(
+        eventIds.map((id) => ({ name: 'post', data: { eventId: String(id) }, opts: { ...jobOptions.audit, jobId: jobIds.audit(id) } })),
+      );
+    },
+  };
+}

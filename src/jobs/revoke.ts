@@ -1,0 +1,53 @@
+import type { Job } from 'bullmq';
+import { appendAuditEvent } from '../audit/chain.js';
+import type { Deps } from '../app/deps.js';
+import { endGrant } from '../app/end-grant.js';
+import { Conflict, NotFound } from '../app/errors.js';
+import type { RevokeJob } from './queues.js';
+import { startWorker, type WorkerSettings } from './workers.js';
+
+/**
+ * Ends grants: expiry (delayed jobs at `expiresAt`) and releases/revokes the provider could not
+ * do at once. Never gives up; while the target keeps failing, the security channel is told.
+ */
+export function startRevokeWorker(deps: Deps, settings: WorkerSettings) {
+  return startWorker<RevokeJob>('revoke', settings, async (job: Job<RevokeJob>) => {
+    const { requestId, event, actorId, reason } = job.data;
+    try {
+      const result = await endGrant(deps, { requestId, event, actorId, reason });
+      if (result.outcome === 'not-due' && result.request.expiresAt) {
+        await deps.jobs.expireAt(requestId, result.request.expiresAt);
+      }
+      return result.outcome;
+    } catch (error) {
+      // Already ended (released, revoked) or gone: nothing left to take back.
+      if (error instanceof Conflict || error instanceof NotFound) return 'nothing-to-do';
+      if (shouldAlert(job.attemptsMade + 1)) await recordRevokeFailing(deps, job, error as Error);
+      throw error;
+    }
+  });
+}
+
+/** Alert on the 3rd failed attempt, then at growing intervals so the channel is not flooded. */
+function shouldAlert(attempt: number): boolean {
+  return attempt === 3 || attempt === 10 || attempt === 30 || attempt % 100 === 0;
+}
+
+/** The alert is an audit event, so it reaches the security channel through the audit poster. */
+async function recordRevokeFailing(deps: Deps, job: Job<RevokeJob>, error: Error): Promise<void> {
+  const { requestId, event } = job.data;
+  const auditId = await deps.db.$transaction((tx) =>
+    appendAuditEvent(
+      tx,
+      {
+        requestId,
+        actor: 'system',
+        action: 'revoke.retrying',
+        details: { event, attempt: job.attemptsMade + 1, error: error.message },
+      },
+      deps.clock.now(),
+    ),
+  );
+  deps.logger.error({ requestId, err: error, attempt: job.attemptsMade + 1 }, 'revocation keeps failing; retrying');
+  await deps.jobs.postAudit([auditId]).catch(() => undefined);
+}

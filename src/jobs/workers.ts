@@ -1,0 +1,41 @@
+import type { Redis } from 'ioredis';
+import { type Processor, Worker, type WorkerOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import { type QueueKind, queueNames } from './queues.js';
+
+export interface WorkerSettings {
+  connection: Redis;
+  prefix: string;
+  logger: Logger;
+  /** Jobs handled at once per worker; revocations of different grants run in parallel. */
+  concurrency?: number;
+  /** First retry delay for revocations; doubles up to `maxRetryDelayMs`. */
+  retryDelayMs?: number;
+  maxRetryDelayMs?: number;
+}
+
+/** A BullMQ worker with our defaults: capped exponential backoff and logged failures. */
+export function startWorker<T>(kind: QueueKind, settings: WorkerSettings, processor: Processor<T>): Worker<T> {
+  const base = settings.retryDelayMs ?? 1_000;
+  const cap = settings.maxRetryDelayMs ?? 60_000;
+  const options: WorkerOptions = {
+    connection: settings.connection,
+    prefix: settings.prefix,
+    concurrency: settings.concurrency ?? 20,
+    settings: {
+      backoffStrategy: (attemptsMade: number) => Math.min(cap, base * 2 ** Math.max(0, attemptsMade - 1)),
+    },
+  };
+  const worker = new Worker<T>(queueNames[kind], processor, options);
+  const log = settings.logger.child({ queue: kind });
+  worker.on('failed', (job, err) => {
+    log.warn({ err, jobId: job?.id, attemptsMade: job?.attemptsMade }, 'job attempt failed');
+  });
+  worker.on('error', (err) => log.error({ err }, 'worker error'));
+  return worker;
+}
+
+/** True when this attempt is the job's last one (BullMQ counts `attemptsMade` before it). */
+export function isLastAttempt(job: { attemptsMade: number; opts: { attempts?: number } }): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}

@@ -1,0 +1,309 @@
+import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
+import { z } from 'zod';
+import { AppError, InvalidInput, ProviderUnavailable } from '../app/errors.js';
+import type { GrantTarget, Provider } from './provider.js';
+
+/**
+ * Grants a PostgreSQL role to the requester's database login and takes it back on expiry.
+ *
+ * The provider logs in as a low-privilege role (not a superuser) that holds ADMIN OPTION on every
+ * role it hands out (required from PostgreSQL 16 on, and sufficient on 15) and is a member of
+ * `pg_signal_backend`, so it can end the sessions of a login whose access was revoked.
+ */
+
+/**
+ * Names the provider accepts for logins and roles. Narrower than what PostgreSQL allows on
+ * purpose: names are quoted with `escapeIdentifier` as well, but no text outside this pattern is
+ * ever put into SQL. 63 characters is PostgreSQL's limit; longer names are silently truncated.
+ */
+const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_.$-]{0,62}$/;
+
+/** Even quoted, these mean something else where a role name is expected (`TO "public"`). */
+const RESERVED_ROLE_NAMES = new Set(['public', 'none']);
+
+const identifierSchema = z
+  .string()
+  .regex(IDENTIFIER_PATTERN, 'must be a PostgreSQL name of letters, digits and _ . $ - (max 63)')
+  .refine((name) => !RESERVED_ROLE_NAMES.has(name), 'is reserved in PostgreSQL');
+
+/** The provider's block under `providers:` in the policy file. */
+export const postgresProviderConfigSchema = z.object({
+  type: z.literal('postgres'),
+  url: z.string().min(1),
+  /** Slack user id → database login, for users whose email local part is not their login. */
+  identities: z.record(z.string(), identifierSchema).optional(),
+});
+export type PostgresProviderConfig = z.infer<typeof postgresProviderConfigSchema>;
+
+/** A resource's `grant:` block for this provider. */
+export const postgresGrantSchema = z.object({ role: identifierSchema });
+export type PostgresGrant = z.infer<typeof postgresGrantSchema>;
+
+export interface PostgresProviderOptions {
+  /** How long to wait for a connection, from the pool or from the server. */
+  connectTimeoutMs?: number;
+  /** Server-side limit on every statement, so a lock queue cannot hold a grant or revoke. */
+  statementTimeoutMs?: number;
+}
+
+export function createPostgresProvider(
+  config: { url: string; identities?: Record<string, string> },
+  options: PostgresProviderOptions = {},
+): Provider {
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
+  const pool = new Pool({
+    connectionString: config.url,
+    max: 2,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    // statement_timeout needs a live server; this backstop covers one that stopped answering.
+    query_timeout: statementTimeoutMs + connectTimeoutMs,
+    application_name: 'jit-bot',
+  });
+  // A pooled idle connection that the server drops (restart, admin shutdown) emits 'error' on the
+  // pool, which would crash the process without a listener; the next checkout reports it instead.
+  pool.on('error', () => {});
+  // Leave part of the statement budget for the queries after the wait.
+  const sessionEndWaitMs = Math.max(1, Math.floor(statementTimeoutMs / 2));
+
+  async function run<T>(role: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await withClient(pool, work);
+    } catch (error) {
+      throw toProviderError(error, role);
+    }
+  }
+
+  return {
+    type: 'postgres',
+
+    async grant(target) {
+      const { login, role } = namesOf(target);
+      await run(role, async (client) => {
+        refuseProviderLogin(client, login);
+        try {
+          // Granting a membership that exists is a NOTICE, not an error: idempotent as it is.
+          await client.query(`GRANT ${escapeIdentifier(role)} TO ${escapeIdentifier(login)}`);
+        } catch (error) {
+          throw await explainMembershipFailure(client, error, login, role);
+        }
+      });
+    },
+
+    async revoke(target) {
+      const { login, role } = namesOf(target);
+      await run(role, async (client) => {
+        refuseProviderLogin(client, login);
+        try {
+          // Revoking a membership that is not there is a WARNING, not an error: already idempotent.
+          await client.query(`REVOKE ${escapeIdentifier(role)} FROM ${escapeIdentifier(login)}`);
+        } catch (error) {
+          const failure = await explainMembershipFailure(client, error, login, role);
+          // A login that no longer exists holds nothing and has no sessions: the revoke is done.
+          if (failure instanceof MissingLogin) return;
+          throw failure;
+        }
+        await endSessionsOf(client, login, sessionEndWaitMs);
+      });
+    },
+
+    async verify(target) {
+      const { login, role } = namesOf(target);
+      return run(role, async (client) => {
+        const { rows } = await client.query<{ member: boolean }>(
+          `SELECT EXISTS (
+             SELECT 1 FROM pg_auth_members m
+               JOIN pg_roles r ON r.oid = m.roleid
+               JOIN pg_roles u ON u.oid = m.member
+              WHERE r.rolname = $1 AND u.rolname = $2
+           ) AS member`,
+          [role, login],
+        );
+        return rows[0]?.member === true;
+      });
+    },
+
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/** A login that does not exist: an error for grant, nothing left to do for revoke. */
+class MissingLogin extends InvalidInput {}
+
+function namesOf(target: GrantTarget): { login: string; role: string } {
+  const login = identifierSchema.safeParse(target.identity);
+  if (!login.success) {
+    throw new InvalidInput(`database login ${JSON.stringify(target.identity)} ${issueOf(login)}`);
+  }
+  const grant = postgresGrantSchema.safeParse(target.grant);
+  if (!grant.success) throw new InvalidInput(`grant block: role ${issueOf(grant)}`);
+  return { login: login.data, role: grant.data.role };
+}
+
+function issueOf(result: { error: z.ZodError }): string {
+  return result.error.issues[0]?.message ?? 'is not valid';
+}
+
+async function withClient<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw asConnectionFailure(error);
+  }
+  let healthy = true;
+  try {
+    return await work(client);
+  } catch (error) {
+    // Server errors leave the connection usable; anything else (timeouts, drops) does not.
+    healthy = error instanceof AppError || error instanceof DatabaseError;
+    throw error;
+  } finally {
+    client.release(!healthy);
+  }
+}
+
+/** Revoking from the provider's own login would take away its ADMIN OPTION on the role. */
+function refuseProviderLogin(client: PoolClient, login: string): void {
+  if (login === client.user) {
+    throw new InvalidInput(`database login "${login}" is the provider's own login`);
+  }
+}
+
+/**
+ * Turns a failed GRANT/REVOKE into the error to report. PostgreSQL says "role … does not exist"
+ * (42704) for the login and the role alike, so look up which one is missing.
+ */
+async function explainMembershipFailure(
+  client: PoolClient,
+  error: unknown,
+  login: string,
+  role: string,
+): Promise<unknown> {
+  if (!(error instanceof DatabaseError) || error.code !== '42704') return error;
+  const { rows } = await client.query<{ rolname: string }>(
+    'SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])',
+    [[login, role]],
+  );
+  const existing = new Set(rows.map((row) => row.rolname));
+  if (!existing.has(login)) return new MissingLogin(`database login "${login}" does not exist`);
+  if (!existing.has(role)) return new InvalidInput(`database role "${role}" does not exist`);
+  return error;
+}
+
+/**
+ * Ends every open session of the login. A revoked membership stops new privilege checks, but a
+ * session that already ran `SET ROLE` keeps acting as the role until it disconnects. Roles are
+ * cluster-wide and so is pg_stat_activity: the login's sessions in every database of the cluster
+ * are ended, not only those in the database the provider is connected to.
+ */
+async function endSessionsOf(client: PoolClient, login: string, waitMs: number): Promise<void> {
+  try {
+    // With a timeout, pg_terminate_backend (PostgreSQL 14+) waits until the backend has exited.
+    const { rows } = await client.query<{ pid: number; ended: boolean }>(
+      `SELECT pid, pg_terminate_backend(pid, $2) AS ended
+         FROM pg_stat_activity
+        WHERE usename = $1 AND pid <> pg_backend_pid()`,
+      [login, waitMs],
+    );
+    // false also means the session ended on its own before the signal; look whether it did.
+    const unconfirmed = rows.filter((row) => !row.ended).map((row) => row.pid);
+    if (unconfirmed.length > 0) await expectSessionsGone(client, login, unconfirmed);
+  } catch (error) {
+    if (error instanceof DatabaseError && error.code === '42501') {
+      throw new InvalidInput(
+        `the role was revoked but the sessions of "${login}" could not be ended: the provider's ` +
+          'login needs membership in pg_signal_backend, and superuser sessions cannot be ended',
+      );
+    }
+    throw error;
+  }
+}
+
+async function expectSessionsGone(client: PoolClient, login: string, pids: number[]) {
+  const { rows } = await client.query<{ alive: number }>(
+    'SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ANY($1::int[])',
+    [pids],
+  );
+  if ((rows[0]?.alive ?? 0) > 0) {
+    throw new ProviderUnavailable(`sessions of "${login}" did not end in time; retry the revoke`);
+  }
+}
+
+/** SQLSTATEs worth retrying: connection, resources, shutdown, cancel, lock and auth trouble. */
+const RETRYABLE_CLASSES = ['08', '28', '53', '58'];
+const RETRYABLE_CODES = new Set(['57P01', '57P02', '57P03', '57014', '40001', '40P01', '55P03']);
+const SYSTEM_CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
+  'ENETUNREACH', 'EPIPE',
+]);
+/** node-postgres reports dropped connections and pool/connect/query timeouts without a code. */
+const CONNECTION_MESSAGE = /timeout|terminated|connection|not queryable/i;
+
+function isRetryable(code: string | undefined): boolean {
+  if (code === undefined) return false;
+  return RETRYABLE_CODES.has(code) || RETRYABLE_CLASSES.some((cls) => code.startsWith(cls));
+}
+
+/**
+ * Not getting a connection (server down, bad password, missing database, pool exhausted) is worth
+ * a retry: each is fixed outside the request, and the retries' alerts are what gets it fixed.
+ */
+function asConnectionFailure(error: unknown): ProviderUnavailable {
+  return new ProviderUnavailable(`cannot connect to PostgreSQL (${reasonOf(error)}); retry later`);
+}
+
+function toProviderError(error: unknown, role: string): Error {
+  if (error instanceof AppError) return withoutPasswords(error);
+  if (error instanceof DatabaseError) return withoutPasswords(fromDatabaseError(error, role));
+  if (isConnectionFailure(error)) {
+    const reason = reasonOf(error);
+    return withoutPasswords(new ProviderUnavailable(`PostgreSQL connection failed (${reason})`));
+  }
+  // A bug, logged not shown: keep the stack but never a connection URL's password.
+  return withoutPasswords(error instanceof Error ? error : new Error(String(error)));
+}
+
+function fromDatabaseError(error: DatabaseError, role: string): Error {
+  if (error.code === '42501') {
+    return new InvalidInput(
+      `the provider's database login may not grant or revoke role "${role}": it needs ADMIN ` +
+        `OPTION on it (GRANT ${escapeIdentifier(role)} TO <provider login> WITH ADMIN OPTION)`,
+    );
+  }
+  // 42704 whose subject the lookup could not pin down (dropped meanwhile); 0LP01 e.g. circular.
+  if (error.code === '42704' || error.code === '0LP01') return new InvalidInput(error.message);
+  if (isRetryable(error.code)) {
+    return new ProviderUnavailable(`PostgreSQL refused for now (${reasonOf(error)}); retry later`);
+  }
+  return error;
+}
+
+function isConnectionFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== undefined && SYSTEM_CONNECTION_CODES.has(code)) return true;
+  return CONNECTION_MESSAGE.test(error.message);
+}
+
+/** A short reason: the SQLSTATE or system error code, plus node-postgres' message. */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return 'unknown error';
+  const code = (error as NodeJS.ErrnoException).code;
+  if (error instanceof DatabaseError) return `${code}: ${error.message}`;
+  return code ?? error.message;
+}
+
+/** `scheme://user:password@` anywhere in a text. */
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi;
+
+/** node-postgres does not echo the URL today; make sure no message or stack ever carries it. */
+function withoutPasswords<E extends Error>(error: E): E {
+  error.message = error.message.replace(URL_PASSWORD, '$1***@');
+  if (error.stack) error.stack = error.stack.replace(URL_PASSWORD, '$1***@');
+  return error;
+}

@@ -1,0 +1,95 @@
+import { formatDuration } from '../../domain/duration.js';
+import type { types } from '@slack/bolt';
+import { truncate } from './text.js';
+
+export const callbackIds = {
+  request: 'jit.request_modal',
+  deny: 'jit.deny_modal',
+} as const;
+
+/** Block and action ids of the request modal's inputs, read back on submission. */
+export const requestFields = {
+  resource: { block: 'resource', action: 'resource' },
+  duration: { block: 'duration', action: 'duration' },
+  reason: { block: 'reason', action: 'reason' },
+} as const;
+
+export const denyFields = { reason: { block: 'reason', action: 'reason' } } as const;
+
+export interface ResourceOption {
+  name: string;
+  description: string;
+  defaultSec: number;
+  maxSec: number;
+}
+
+/** What the modal carries from the slash command to its submission. */
+export interface RequestModalMetadata {
+  channelId: string | null;
+}
+
+export function requestModal(resources: readonly ResourceOption[], metadata: RequestModalMetadata): types.ModalView {
+  // Slack allows 100 options in a static select; a policy with more resources is unusual enough
+  // that the slash-command form covers the rest.
+  const options = resources.slice(0, 100).map((r) => ({
+    text: { type: 'plain_text' as const, text: truncate(r.name, 75) },
+    description: { type: 'plain_text' as const, text: truncate(`${r.description} (default ${formatDuration(r.defaultSec)}, max ${formatDuration(r.maxSec)})`, 75) },
+    value: r.name,
+  }));
+  return {
+    type: 'modal',
+    callback_id: callbackIds.request,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: 'Request access' },
+    submit: { type: 'plain_text', text: 'Request' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      {
+        type: 'input',
+        block_id: requestFields.resource.block,
+        label: { type: 'plain_text', text: 'Resource' },
+        element: { type: 'static_select', action_id: requestFields.resource.action, placeholder: { type: 'plain_text', text: 'Choose a resource' }, options },
+      },
+      {
+        type: 'input',
+        block_id: requestFields.duration.block,
+        optional: true,
+        label: { type: 'plain_text', text: 'Duration' },
+        hint: { type: 'plain_text', text: 'e.g. 30m, 2h, 1h30m. Empty means the resource default.' },
+        element: { type: 'plain_text_input', action_id: requestFields.duration.action, placeholder: { type: 'plain_text', text: '1h' } },
+      },
+      {
+        type: 'input',
+        block_id: requestFields.reason.block,
+        label: { type: 'plain_text', text: 'Reason' },
+        hint: { type: 'plain_text', text: 'What you need it for: incident, ticket or PR link.' },
+        element: { type: 'plain_text_input', action_id: requestFields.reason.action, multiline: true, max_length: 500 },
+      },
+    ],
+  };
+}
+
+/** What the deny modal carries: which request, and which message to update afterwards. */
+export interface DenyModalMetadata {
+  requestId: string;
+}
+
+export function denyModal(metadata: DenyModalMetadata): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: callbackIds.deny,
+    private_metadata: JSON.stringify(metadata),
+    title: { type: 'plain_text', text: 'Deny request' },
+    submit: { type: 'plain_text', text: 'Deny' },
+    close: { type: 'plain_text', text: 'Cancel' },
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `Denying *${metadata.requestId}*. The requester will see your reason.` } },
+      {
+        type: 'input',
+        block_id: denyFields.reason.block,
+        label: { type: 'plain_text', text: 'Reason' },
+        element: { type: 'plain_text_input', action_id: denyFields.reason.action, multiline: true, max_length: 500 },
+      },
+    ],
+  };
+}

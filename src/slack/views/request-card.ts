@@ -1,0 +1,103 @@
+import { formatDuration } from '../../domain/duration.js';
+import { describeState, type RequestState } from '../../domain/lifecycle.js';
+import { code, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
+
+/** What a request message shows; built by the notifier from the database row and the policy. */
+export interface RequestView {
+  id: string;
+  requesterId: string;
+  resource: string;
+  resourceDescription: string;
+  durationSec: number;
+  reason: string;
+  state: RequestState;
+  createdAt: Date;
+  expiresAt: Date | null;
+  endReason: string | null;
+  decidedBy: string | null;
+  levels: ReadonlyArray<{ count: number; approvedBy: readonly string[] }>;
+}
+
+export const actionIds = {
+  approve: 'jit.approve',
+  deny: 'jit.deny',
+} as const;
+
+const stateEmoji: Record<RequestState, string> = {
+  pending: ':hourglass_flowing_sand:',
+  approved: ':white_check_mark:',
+  active: ':unlock:',
+  expired: ':lock:',
+  released: ':lock:',
+  revoked: ':no_entry:',
+  denied: ':x:',
+  cancelled: ':heavy_minus_sign:',
+  timed_out: ':alarm_clock:',
+  grant_failed: ':warning:',
+};
+
+export function requestSummary(view: RequestView): string {
+  return `${view.id}: ${view.resource} for ${formatDuration(view.durationSec)}, requested by ${mention(view.requesterId)} (${describeState(view.state)})`;
+}
+
+/** The request as one message; `withButtons` adds Approve/Deny while it is pending. */
+export function requestCardBlocks(view: RequestView, options: { withButtons: boolean }): SlackBlock[] {
+  const blocks: SlackBlock[] = [
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: truncate(
+          `${stateEmoji[view.state]} *${mention(view.requesterId)} requests ${code(view.resource)} for ${formatDuration(view.durationSec)}*\n` +
+            `${escapeText(view.resourceDescription)}\n>${escapeText(view.reason)}`,
+          3000,
+        ),
+      },
+    },
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Request*\n${code(view.id)}` },
+        { type: 'mrkdwn', text: `*Status*\n${statusLine(view)}` },
+        { type: 'mrkdwn', text: `*Approvals*\n${approvalLine(view)}` },
+        { type: 'mrkdwn', text: `*Requested*\n${slackDate(view.createdAt)}` },
+      ],
+    },
+  ];
+  if (view.endReason) {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: truncate(`Reason: ${escapeText(view.endReason)}`, 2000) }],
+    });
+  }
+  if (options.withButtons && view.state === 'pending') {
+    blocks.push({
+      type: 'actions',
+      block_id: `jit.decide.${view.id}`,
+      elements: [
+        { type: 'button', action_id: actionIds.approve, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value: view.id },
+        { type: 'button', action_id: actionIds.deny, text: { type: 'plain_text', text: 'Deny' }, style: 'danger', value: view.id },
+      ],
+    });
+  }
+  return blocks;
+}
+
+function statusLine(view: RequestView): string {
+  const words = describeState(view.state);
+  if (view.state === 'active' && view.expiresAt) return `active until ${slackDate(view.expiresAt)}`;
+  if ((view.state === 'denied' || view.state === 'approved') && view.decidedBy) {
+    return `${words} by ${mention(view.decidedBy)}`;
+  }
+  return words;
+}
+
+function approvalLine(view: RequestView): string {
+  return view.levels
+    .map((level, i) => {
+      const who = level.approvedBy.map(mention).join(', ') || 'none yet';
+      const prefix = view.levels.length > 1 ? `L${i + 1}: ` : '';
+      return `${prefix}${level.approvedBy.length}/${level.count} (${who})`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,404 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { blockKitViolations } from './block-kit-limits.js';
+import { fail, METHODS, type MethodResult } from './fake-slack-methods.js';
+import { FakeSlackState, type FakeUserSeed, type StoredMessage } from './fake-slack-state.js';
+import { WORKSPACE } from './slack-workspace.js';
+
+/**
+ * A real HTTP server speaking the part of the Slack Web API the bot uses, plus response_url
+ * endpoints. Point a WebClient at `apiUrl`; then assert on `calls` / `waitFor` instead of mocks.
+ */
+
+export type { FakeUserSeed } from './fake-slack-state.js';
+
+export interface FakeSlackCall {
+  method: string;
+  args: Record<string, unknown>;
+  at: number;
+  ok: boolean;
+  error?: string;
+  /** `response_metadata.messages` of a failed call, e.g. which block broke which limit. */
+  messages?: string[];
+}
+
+export interface FakeResponsePost {
+  id: string;
+  body: Record<string, unknown>;
+  at: number;
+  ok: boolean;
+  error?: string;
+  messages?: string[];
+}
+
+export interface FakeFault {
+  /** HTTP status to answer with; 429 when `retryAfter` is given, otherwise 200. */
+  status?: number;
+  /** Slack error code in the `{ ok: false }` body. */
+  error?: string;
+  /** Seconds, sent as the `Retry-After` header. */
+  retryAfter?: number;
+  /** How many consecutive calls fail; 1 by default. */
+  times?: number;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+}
+
+export interface FakeSlackOptions {
+  token?: string;
+  /** How long a trigger_id from `newTriggerId` stays usable; Slack allows 3 s. */
+  triggerTtlMs?: number;
+}
+
+/** Fault injection for response_url posts uses this pseudo-method name. */
+export const RESPONSE_URL = 'response_url';
+const MAX_RESPONSE_POSTS = 5;
+const JSON_ARGS = ['blocks', 'view', 'attachments', 'metadata'];
+
+export class FakeSlack {
+  readonly calls: FakeSlackCall[] = [];
+  readonly responses: FakeResponsePost[] = [];
+  readonly apiUrl: string;
+  private readonly events = new EventEmitter().setMaxListeners(0);
+  private readonly faults = new Map<string, Required<Pick<FakeFault, 'times'>> & FakeFault>();
+  private readonly responseCounts = new Map<string, number>();
+  private responseIds = 0;
+
+  constructor(
+    private readonly server: Server,
+    readonly baseUrl: string,
+    readonly token: string,
+    private readonly state: FakeSlackState,
+  ) {
+    this.apiUrl = `${baseUrl}/api/`;
+  }
+
+  callsTo(method: string): FakeSlackCall[] {
+    return this.calls.filter((call) => call.method === method);
+  }
+
+  addUser(user: FakeUserSeed): void {
+    this.state.users.set(user.id, user);
+  }
+
+  setGroup(
+    groupId: string,
+    userIds: string[],
+    meta: { handle?: string; name?: string } = {},
+  ): void {
+    const handle = meta.handle ?? groupId.toLowerCase();
+    this.state.groups.set(groupId, {
+      id: groupId,
+      handle,
+      name: meta.name ?? handle,
+      users: [...userIds],
+    });
+  }
+
+  /** Current members, after any `usergroups.users.update` the bot made. */
+  groupMembers(groupId: string): string[] | undefined {
+    const group = this.state.groups.get(groupId);
+    return group ? [...group.users] : undefined;
+  }
+
+  /** The message as it stands now (after any `chat.update`). */
+  message(channel: string, ts: string): StoredMessage | undefined {
+    return this.state.messages.get(this.state.messageKey(channel, ts));
+  }
+
+  view(viewId: string): Record<string, unknown> | undefined {
+    return this.state.views.get(viewId);
+  }
+
+  homeView(userId: string): Record<string, unknown> | undefined {
+    const id = this.state.homeViews.get(userId);
+    return id ? this.state.views.get(id) : undefined;
+  }
+
+  /** Makes the next `times` calls to `method` (or `RESPONSE_URL`) fail as described. */
+  failNext(method: string, fault: FakeFault = {}): void {
+    this.faults.set(method, { ...fault, times: fault.times ?? 1 });
+  }
+
+  responseUrl(id = `r${++this.responseIds}`): string {
+    return `${this.baseUrl}/response/${encodeURIComponent(id)}`;
+  }
+
+  waitFor(
+    method: string,
+    predicate: (call: FakeSlackCall) => boolean = () => true,
+    { timeoutMs = 10_000 }: WaitOptions = {},
+  ): Promise<FakeSlackCall> {
+    return this.waitForEntry(
+      'call',
+      this.calls,
+      (call) => call.method === method && predicate(call),
+      timeoutMs,
+      () => `${method} call matching the predicate`,
+      () => describeEntries(this.calls.map((c) => [c.method, c])),
+    );
+  }
+
+  waitForResponse(
+    predicate: (post: FakeResponsePost) => boolean = () => true,
+    { timeoutMs = 10_000 }: WaitOptions = {},
+  ): Promise<FakeResponsePost> {
+    return this.waitForEntry(
+      'response',
+      this.responses,
+      predicate,
+      timeoutMs,
+      () => 'response_url post matching the predicate',
+      () => describeEntries(this.responses.map((r) => [`response/${r.id}`, r])),
+    );
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+    this.responses.length = 0;
+    this.faults.clear();
+    this.responseCounts.clear();
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => {
+      this.server.close((err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.baseUrl);
+    const raw = await readBody(req);
+    if (url.pathname.startsWith('/api/')) return this.handleApiCall(req, url, raw, res);
+    if (url.pathname.startsWith('/response/') && req.method === 'POST') {
+      return this.handleResponsePost(decodeURIComponent(url.pathname.slice(10)), req, raw, res);
+    }
+    send(res, 404, 'text/plain', 'not found');
+  }
+
+  private handleApiCall(req: IncomingMessage, url: URL, raw: string, res: ServerResponse): void {
+    const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+    const { args, token, problem } = decodeArgs(req, url, raw);
+    const handler = METHODS[method];
+    if (!handler) {
+      const result = { ...fail('unknown_method'), req_method: method };
+      return this.answer(res, method, args, result, 404);
+    }
+    const fault = this.takeFault(method);
+    if (fault) return this.answerFault(res, method, args, fault);
+    if (problem) return this.answer(res, method, args, fail(problem));
+    if (token === undefined) return this.answer(res, method, args, fail('not_authed'));
+    if (token !== this.token) return this.answer(res, method, args, fail('invalid_auth'));
+    this.answer(res, method, args, handler(args, this.state));
+  }
+
+  private handleResponsePost(
+    id: string,
+    req: IncomingMessage,
+    raw: string,
+    res: ServerResponse,
+  ): void {
+    const record = (
+      body: Record<string, unknown>,
+      status: number,
+      error?: string,
+      messages?: string[],
+    ) => {
+      const post: FakeResponsePost = { id, body, at: Date.now(), ok: error === undefined };
+      if (error !== undefined) post.error = error;
+      if (messages !== undefined) post.messages = messages;
+      this.responses.push(post);
+      this.events.emit('response', post);
+      send(res, status, 'text/plain', error ?? 'ok');
+    };
+    const body = parseJsonObject(raw);
+    if (!isJson(req) || body === undefined) return record({ raw }, 400, 'invalid_payload');
+    const fault = this.takeFault(RESPONSE_URL);
+    if (fault) return record(body, fault.status ?? 500, fault.error ?? 'internal_error');
+    const count = (this.responseCounts.get(id) ?? 0) + 1;
+    this.responseCounts.set(id, count);
+    if (count > MAX_RESPONSE_POSTS) return record(body, 404, 'used_url');
+    if (body.blocks !== undefined) {
+      const violations = blockKitViolations(body.blocks, 'message');
+      if (violations.length > 0) return record(body, 400, 'invalid_blocks', violations);
+    }
+    const hasContent = body.text !== undefined || body.blocks !== undefined;
+    if (!hasContent && body.delete_original !== true) return record(body, 400, 'no_text');
+    record(body, 200);
+  }
+
+  private takeFault(method: string): FakeFault | undefined {
+    const fault = this.faults.get(method);
+    if (!fault) return undefined;
+    fault.times -= 1;
+    if (fault.times <= 0) this.faults.delete(method);
+    return fault;
+  }
+
+  private answerFault(
+    res: ServerResponse,
+    method: string,
+    args: Record<string, unknown>,
+    fault: FakeFault,
+  ): void {
+    const status = fault.status ?? (fault.retryAfter !== undefined ? 429 : 200);
+    const error = fault.error ?? (status === 429 ? 'ratelimited' : 'internal_error');
+    const headers: Record<string, string> = {};
+    if (status === 429) headers['retry-after'] = String(fault.retryAfter ?? 1);
+    this.answer(res, method, args, fail(error), status, headers);
+  }
+
+  private answer(
+    res: ServerResponse,
+    method: string,
+    args: Record<string, unknown>,
+    result: MethodResult,
+    status = 200,
+    headers: Record<string, string> = {},
+  ): void {
+    const call: FakeSlackCall = { method, args, at: Date.now(), ok: result.ok };
+    if (result.error !== undefined) call.error = result.error;
+    const messages = (result.response_metadata as { messages?: string[] } | undefined)?.messages;
+    if (messages !== undefined) call.messages = messages;
+    this.calls.push(call);
+    this.events.emit('call', call);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.end(JSON.stringify(result));
+  }
+
+  private waitForEntry<T>(
+    event: string,
+    seen: readonly T[],
+    predicate: (entry: T) => boolean,
+    timeoutMs: number,
+    wanted: () => string,
+    history: () => string,
+  ): Promise<T> {
+    const matches = (entry: T): boolean => {
+      try {
+        return predicate(entry);
+      } catch {
+        return false;
+      }
+    };
+    const found = seen.find(matches);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise<T>((resolve, reject) => {
+      const onEntry = (entry: T) => {
+        if (!matches(entry)) return;
+        cleanup();
+        resolve(entry);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`fake Slack: no ${wanted()} within ${timeoutMs} ms; seen: ${history()}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.events.off(event, onEntry);
+      };
+      this.events.on(event, onEntry);
+    });
+  }
+}
+
+export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+  const state = new FakeSlackState(options.triggerTtlMs ?? 3000);
+  let fake: FakeSlack | undefined;
+  const server = createServer((req, res) => {
+    fake?.handle(req, res).catch((err: unknown) => {
+      send(res, 500, 'text/plain', err instanceof Error ? err.message : String(err));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  fake = new FakeSlack(
+    server,
+    `http://127.0.0.1:${port}`,
+    options.token ?? WORKSPACE.botToken,
+    state,
+  );
+  return fake;
+}
+
+interface DecodedArgs {
+  args: Record<string, unknown>;
+  token: string | undefined;
+  problem?: string;
+}
+
+/** Query string plus form or JSON body; the token from the header, or a form/query field. */
+function decodeArgs(req: IncomingMessage, url: URL, raw: string): DecodedArgs {
+  const args: Record<string, unknown> = Object.fromEntries(url.searchParams);
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  let problem: string | undefined;
+  if (raw !== '') {
+    if (contentType === 'application/x-www-form-urlencoded') {
+      Object.assign(args, Object.fromEntries(new URLSearchParams(raw)));
+    } else if (contentType === 'application/json') {
+      const body = parseJsonObject(raw);
+      if (body === undefined) problem = 'invalid_json';
+      // Slack ignores a token inside a JSON body: it must come in the Authorization header.
+      else Object.assign(args, { ...body, token: undefined });
+    } else {
+      problem = contentType ? 'invalid_post_type' : 'missing_post_type';
+    }
+  }
+  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const fieldToken = typeof args.token === 'string' ? args.token : undefined;
+  delete args.token;
+  for (const key of JSON_ARGS) {
+    const value = args[key];
+    if (typeof value !== 'string') continue;
+    try {
+      args[key] = JSON.parse(value);
+    } catch {
+      // Left as the raw string: the method answers with Slack's error for malformed JSON.
+    }
+  }
+  return { args, token: bearer ?? fieldToken, ...(problem ? { problem } : {}) };
+}
+
+function parseJsonObject(raw: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(raw);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isJson(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').split(';')[0]?.trim() === 'application/json';
+}
+
+function describeEntries(
+  entries: Array<[string, { ok: boolean; error?: string; messages?: string[] }]>,
+): string {
+  if (entries.length === 0) return 'nothing';
+  return entries
+    .slice(-30)
+    .map(([name, e]) => {
+      const outcome = e.ok ? 'ok' : `${e.error}${e.messages ? ` ${e.messages.join(' ')}` : ''}`;
+      return `${name} (${outcome})`;
+    })
+    .join(', ');
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, { 'content-type': type });
+  res.end(body);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
