@@ -18,7 +18,15 @@ export class NotAllowed extends AppError {}
 export class NotFound extends AppError {}
 
 /** The input is malformed or outside what policy allows; the message says what is allowed. */
-export class InvalidInput extends AppError {}
+export class InvalidInput extends AppError {
+  /** The form field at fault, when the input came from one (`resource`, `duration`, `reason`). */
+  readonly field: string | undefined;
+
+  constructor(message: string, options: { field?: string } = {}) {
+    super(message);
+    this.field = options.field;
+  }
+}
 
 /** The request is no longer in a state where this makes sense (already decided, already ended). */
 export class Conflict extends AppError {}
@@ -30,8 +38,8 @@ export class Conflict extends AppError {}
 export class ProviderUnavailable extends AppError {}
 
 /** The value of a passed domain check, or `InvalidInput` carrying its reason as a sentence. */
-export function checked<T>(check: Check<T>): T {
-  if (!check.ok) throw new InvalidInput(sentence(check.reason));
+export function checked<T>(check: Check<T>, field?: string): T {
+  if (!check.ok) throw new InvalidInput(sentence(check.reason), field ? { field } : {});
   return check.value;
 }
 

@@ -26,12 +26,13 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
   const resource = deps.policy.resources[input.resource];
   if (!resource) {
     const known = Object.keys(deps.policy.resources).sort().join(', ');
-    throw new InvalidInput(`Unknown resource "${input.resource}". Available: ${known}.`);
+    throw new InvalidInput(`Unknown resource "${input.resource}". Available: ${known}.`, { field: 'resource' });
   }
   const durationSec = checked(
     checkDuration(parseRequestedDuration(input.duration), resource.duration, formatDuration),
+    'duration',
   );
-  const reason = checked(checkReason(input.reason));
+  const reason = checked(checkReason(input.reason), 'reason');
 
   const user = await deps.directory.user(input.requesterId);
   if (user.isBot || user.deleted) throw new NotAllowed('Only people can request access.');
@@ -66,7 +67,7 @@ function parseRequestedDuration(text: string | null): number | null {
   if (text === null || text.trim() === '') return null;
   const seconds = parseDuration(text);
   if (seconds === null) {
-    throw new InvalidInput(`"${text}" is not a duration. Use e.g. 90s, 30m, 2h, 1d or 1h30m.`);
+    throw new InvalidInput(`"${text}" is not a duration. Use e.g. 90s, 30m, 2h, 1d or 1h30m.`, { field: 'duration' });
   }
   return seconds;
 }

@@ -79,7 +79,8 @@ export async function applyMigrations(
     }
     return { applied };
   } finally {
-    await client.end();
+    // Ending the session also releases the lock; a failure here must not hide the real error.
+    await client.end().catch(() => {});
   }
 }
 

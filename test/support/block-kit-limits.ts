@@ -69,14 +69,14 @@ class Checker {
 
   string(value: unknown, pointer: string, max: number, optional = true): void {
     if (value === undefined && optional) return;
-    if (typeof value !== 'string') return this.error('must provide a string', pointer);
-    if (value.length > max) this.error(`must be less than ${max + 1} characters`, pointer);
+    if (typeof value !== 'string') this.error('must provide a string', pointer);
+    else if (value.length > max) this.error(`must be less than ${max + 1} characters`, pointer);
   }
 
   oneOf(value: unknown, pointer: string, allowed: readonly string[], optional = true): void {
     if (value === undefined && optional) return;
-    if (value === undefined) return this.error('missing required field: type', pointer);
-    if (typeof value !== 'string' || !allowed.includes(value)) {
+    if (value === undefined) this.error('missing required field: type', pointer);
+    else if (typeof value !== 'string' || !allowed.includes(value)) {
       this.error('must be a valid enum value', pointer);
     }
   }
@@ -89,11 +89,8 @@ class Checker {
     if (!this.object(value, pointer)) return;
     const types = rule.plainOnly ? ['plain_text'] : ['plain_text', 'mrkdwn'];
     this.oneOf(value.type, `${pointer}/type`, types, false);
-    if (typeof value.text !== 'string') {
-      return this.error('must provide a string', `${pointer}/text`);
-    }
-    if (value.text.length === 0) this.error('must be more than 0 characters', `${pointer}/text`);
-    this.string(value.text, `${pointer}/text`, rule.max);
+    if (value.text === '') this.error('must be more than 0 characters', `${pointer}/text`);
+    this.string(value.text, `${pointer}/text`, rule.max, false);
   }
 
   blocks(blocks: unknown, pointer: string, surface: Surface): void {
@@ -113,29 +110,22 @@ class Checker {
   }
 
   private block(block: Json, at: string): void {
-    switch (block.type) {
-      case 'section':
-        return this.section(block, at);
-      case 'header':
-        return this.text(block.text, `${at}/text`, { max: 150, plainOnly: true });
-      case 'divider':
-        return;
-      case 'actions':
-        return this.elements(block.elements, `${at}/elements`, 25, INTERACTIVE_ELEMENTS);
-      case 'context':
-        return this.context(block, at);
-      case 'input':
-        return this.input(block, at);
-      case 'image':
-        this.string(block.alt_text, `${at}/alt_text`, 2000, false);
-        return this.text(block.title, `${at}/title`, {
-          max: 2000,
-          plainOnly: true,
-          optional: true,
-        });
-      default:
-        if (typeof block.type === 'string' && UNCHECKED_BLOCKS.includes(block.type)) return;
-        this.oneOf(block.type, `${at}/type`, [], false);
+    const type = block.type;
+    if (type === 'section') {
+      this.section(block, at);
+    } else if (type === 'header') {
+      this.text(block.text, `${at}/text`, { max: 150, plainOnly: true });
+    } else if (type === 'actions') {
+      this.elements(block.elements, `${at}/elements`, 25, INTERACTIVE_ELEMENTS);
+    } else if (type === 'context') {
+      this.context(block, at);
+    } else if (type === 'input') {
+      this.input(block, at);
+    } else if (type === 'image') {
+      this.string(block.alt_text, `${at}/alt_text`, 2000, false);
+      this.text(block.title, `${at}/title`, { max: 2000, plainOnly: true, optional: true });
+    } else if (type !== 'divider' && !UNCHECKED_BLOCKS.includes(String(type))) {
+      this.oneOf(type, `${at}/type`, [], false);
     }
   }
 
@@ -166,8 +156,8 @@ class Checker {
   private input(block: Json, at: string): void {
     this.text(block.label, `${at}/label`, { max: 2000, plainOnly: true });
     this.text(block.hint, `${at}/hint`, { max: 2000, plainOnly: true, optional: true });
-    if (block.element === undefined) return this.error('missing required field: element', at);
-    this.element(block.element, `${at}/element`, INPUT_ELEMENTS);
+    if (block.element === undefined) this.error('missing required field: element', at);
+    else this.element(block.element, `${at}/element`, INPUT_ELEMENTS);
   }
 
   private elements(value: unknown, pointer: string, max: number, allowed: string[]): void {
@@ -205,15 +195,18 @@ class Checker {
         this.string(element.alt_text, `${at}/alt_text`, 2000, false);
         return;
       case 'overflow':
-        return this.options(element.options, `${at}/options`, 5, true);
+        this.options(element.options, `${at}/options`, 5, true);
+        return;
       case 'static_select':
       case 'multi_static_select':
-        if (element.option_groups === undefined)
+        if (element.option_groups === undefined) {
           this.options(element.options, `${at}/options`, 100, true);
+        }
         return;
       case 'radio_buttons':
       case 'checkboxes':
-        return this.options(element.options, `${at}/options`, 10, false);
+        this.options(element.options, `${at}/options`, 10, false);
+        return;
       case 'plain_text_input':
         this.string(element.initial_value, `${at}/initial_value`, 3000);
         return;

@@ -31,7 +31,7 @@ function missing(field: string): MethodResult {
 }
 
 /** A user id used as a channel means the DM with that user, as `conversations.open` returns. */
-function resolveChannel(channel: string): string {
+export function resolveChannel(channel: string): string {
   return /^[UW]/.test(channel) ? `D${channel}` : channel;
 }
 

@@ -49,7 +49,7 @@ describe('fake Slack Web API, driven by the real WebClient', () => {
   afterAll(() => fake.close());
   beforeEach(() => fake.reset());
 
-  it('records a valid chat.postMessage, with blocks decoded, and answers with increasing ts', async () => {
+  it('records a valid postMessage with decoded blocks and answers with increasing ts', async () => {
     const first = await client.chat.postMessage({
       channel: 'C1',
       text: 'hi',
@@ -98,7 +98,7 @@ describe('fake Slack Web API, driven by the real WebClient', () => {
     });
   });
 
-  it('rejects a section longer than 3000 characters with invalid_blocks and a json-pointer', async () => {
+  it('rejects a 3001-character section with invalid_blocks and a json-pointer', async () => {
     const call = client.chat.postMessage({
       channel: 'C1',
       text: 'x',

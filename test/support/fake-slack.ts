@@ -2,7 +2,15 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { blockKitViolations } from './block-kit-limits.js';
-import { fail, METHODS, type MethodResult } from './fake-slack-methods.js';
+import {
+  decodeArgs,
+  describeEntries,
+  isJson,
+  parseJsonObject,
+  readBody,
+  send,
+} from './fake-slack-http.js';
+import { fail, METHODS, type MethodResult, resolveChannel } from './fake-slack-methods.js';
 import { FakeSlackState, type FakeUserSeed, type StoredMessage } from './fake-slack-state.js';
 import { WORKSPACE } from './slack-workspace.js';
 
@@ -56,14 +64,19 @@ export interface FakeSlackOptions {
 /** Fault injection for response_url posts uses this pseudo-method name. */
 export const RESPONSE_URL = 'response_url';
 const MAX_RESPONSE_POSTS = 5;
-const JSON_ARGS = ['blocks', 'view', 'attachments', 'metadata'];
+
+interface ResponseOutcome {
+  status: number;
+  error?: string;
+  messages?: string[];
+}
 
 export class FakeSlack {
   readonly calls: FakeSlackCall[] = [];
   readonly responses: FakeResponsePost[] = [];
   readonly apiUrl: string;
   private readonly events = new EventEmitter().setMaxListeners(0);
-  private readonly faults = new Map<string, Required<Pick<FakeFault, 'times'>> & FakeFault>();
+  private readonly faults = new Map<string, FakeFault & { times: number }>();
   private readonly responseCounts = new Map<string, number>();
   private responseIds = 0;
 
@@ -104,9 +117,9 @@ export class FakeSlack {
     return group ? [...group.users] : undefined;
   }
 
-  /** The message as it stands now (after any `chat.update`). */
+  /** The message as it stands now (after any `chat.update`); a user id means their DM. */
   message(channel: string, ts: string): StoredMessage | undefined {
-    return this.state.messages.get(this.state.messageKey(channel, ts));
+    return this.state.messages.get(this.state.messageKey(resolveChannel(channel), ts));
   }
 
   view(viewId: string): Record<string, unknown> | undefined {
@@ -127,6 +140,10 @@ export class FakeSlack {
     return `${this.baseUrl}/response/${encodeURIComponent(id)}`;
   }
 
+  /**
+   * The first call to `method` matching `predicate`, already made or still to come. A predicate
+   * that throws counts as no match; the timeout error lists every call seen.
+   */
   waitFor(
     method: string,
     predicate: (call: FakeSlackCall) => boolean = () => true,
@@ -170,30 +187,40 @@ export class FakeSlack {
     });
   }
 
+  /** The server's request listener; tests talk to it over HTTP, not through this. */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.baseUrl);
     const raw = await readBody(req);
-    if (url.pathname.startsWith('/api/')) return this.handleApiCall(req, url, raw, res);
-    if (url.pathname.startsWith('/response/') && req.method === 'POST') {
-      return this.handleResponsePost(decodeURIComponent(url.pathname.slice(10)), req, raw, res);
+    if (url.pathname.startsWith('/api/')) {
+      this.handleApiCall(req, url, raw, res);
+    } else if (url.pathname.startsWith('/response/') && req.method === 'POST') {
+      const id = decodeURIComponent(url.pathname.slice('/response/'.length));
+      this.handleResponsePost(id, req, raw, res);
+    } else {
+      send(res, 404, 'text/plain', 'not found');
     }
-    send(res, 404, 'text/plain', 'not found');
   }
 
   private handleApiCall(req: IncomingMessage, url: URL, raw: string, res: ServerResponse): void {
     const method = decodeURIComponent(url.pathname.slice('/api/'.length));
     const { args, token, problem } = decodeArgs(req, url, raw);
     const handler = METHODS[method];
+    const fault = handler ? this.takeFault(method) : undefined;
     if (!handler) {
-      const result = { ...fail('unknown_method'), req_method: method };
-      return this.answer(res, method, args, result, 404);
+      this.answer(res, method, args, { ...fail('unknown_method'), req_method: method }, 404);
+    } else if (fault) {
+      this.answerFault(res, method, args, fault);
+    } else {
+      const refusal = this.refuseAuth(token, problem);
+      this.answer(res, method, args, refusal ?? handler(args, this.state));
     }
-    const fault = this.takeFault(method);
-    if (fault) return this.answerFault(res, method, args, fault);
-    if (problem) return this.answer(res, method, args, fail(problem));
-    if (token === undefined) return this.answer(res, method, args, fail('not_authed'));
-    if (token !== this.token) return this.answer(res, method, args, fail('invalid_auth'));
-    this.answer(res, method, args, handler(args, this.state));
+  }
+
+  private refuseAuth(token: string | undefined, problem?: string): MethodResult | undefined {
+    if (problem) return fail(problem);
+    if (token === undefined) return fail('not_authed');
+    if (token !== this.token) return fail('invalid_auth');
+    return undefined;
   }
 
   private handleResponsePost(
@@ -202,33 +229,35 @@ export class FakeSlack {
     raw: string,
     res: ServerResponse,
   ): void {
-    const record = (
-      body: Record<string, unknown>,
-      status: number,
-      error?: string,
-      messages?: string[],
-    ) => {
-      const post: FakeResponsePost = { id, body, at: Date.now(), ok: error === undefined };
-      if (error !== undefined) post.error = error;
-      if (messages !== undefined) post.messages = messages;
-      this.responses.push(post);
-      this.events.emit('response', post);
-      send(res, status, 'text/plain', error ?? 'ok');
+    const body = isJson(req) ? parseJsonObject(raw) : undefined;
+    const outcome: ResponseOutcome =
+      body === undefined ? { status: 400, error: 'invalid_payload' } : this.judgeResponse(id, body);
+    const post: FakeResponsePost = {
+      id,
+      body: body ?? { raw },
+      at: Date.now(),
+      ok: outcome.error === undefined,
     };
-    const body = parseJsonObject(raw);
-    if (!isJson(req) || body === undefined) return record({ raw }, 400, 'invalid_payload');
+    if (outcome.error !== undefined) post.error = outcome.error;
+    if (outcome.messages !== undefined) post.messages = outcome.messages;
+    this.responses.push(post);
+    this.events.emit('response', post);
+    send(res, outcome.status, 'text/plain', outcome.error ?? 'ok');
+  }
+
+  private judgeResponse(id: string, body: Record<string, unknown>): ResponseOutcome {
     const fault = this.takeFault(RESPONSE_URL);
-    if (fault) return record(body, fault.status ?? 500, fault.error ?? 'internal_error');
+    if (fault) return { status: fault.status ?? 500, error: fault.error ?? 'internal_error' };
     const count = (this.responseCounts.get(id) ?? 0) + 1;
     this.responseCounts.set(id, count);
-    if (count > MAX_RESPONSE_POSTS) return record(body, 404, 'used_url');
+    if (count > MAX_RESPONSE_POSTS) return { status: 404, error: 'used_url' };
     if (body.blocks !== undefined) {
-      const violations = blockKitViolations(body.blocks, 'message');
-      if (violations.length > 0) return record(body, 400, 'invalid_blocks', violations);
+      const messages = blockKitViolations(body.blocks, 'message');
+      if (messages.length > 0) return { status: 400, error: 'invalid_blocks', messages };
     }
     const hasContent = body.text !== undefined || body.blocks !== undefined;
-    if (!hasContent && body.delete_original !== true) return record(body, 400, 'no_text');
-    record(body, 200);
+    if (!hasContent && body.delete_original !== true) return { status: 400, error: 'no_text' };
+    return { status: 200 };
   }
 
   private takeFault(method: string): FakeFault | undefined {
@@ -323,82 +352,4 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     state,
   );
   return fake;
-}
-
-interface DecodedArgs {
-  args: Record<string, unknown>;
-  token: string | undefined;
-  problem?: string;
-}
-
-/** Query string plus form or JSON body; the token from the header, or a form/query field. */
-function decodeArgs(req: IncomingMessage, url: URL, raw: string): DecodedArgs {
-  const args: Record<string, unknown> = Object.fromEntries(url.searchParams);
-  const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  let problem: string | undefined;
-  if (raw !== '') {
-    if (contentType === 'application/x-www-form-urlencoded') {
-      Object.assign(args, Object.fromEntries(new URLSearchParams(raw)));
-    } else if (contentType === 'application/json') {
-      const body = parseJsonObject(raw);
-      if (body === undefined) problem = 'invalid_json';
-      // Slack ignores a token inside a JSON body: it must come in the Authorization header.
-      else Object.assign(args, { ...body, token: undefined });
-    } else {
-      problem = contentType ? 'invalid_post_type' : 'missing_post_type';
-    }
-  }
-  const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  const fieldToken = typeof args.token === 'string' ? args.token : undefined;
-  delete args.token;
-  for (const key of JSON_ARGS) {
-    const value = args[key];
-    if (typeof value !== 'string') continue;
-    try {
-      args[key] = JSON.parse(value);
-    } catch {
-      // Left as the raw string: the method answers with Slack's error for malformed JSON.
-    }
-  }
-  return { args, token: bearer ?? fieldToken, ...(problem ? { problem } : {}) };
-}
-
-function parseJsonObject(raw: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(raw);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isJson(req: IncomingMessage): boolean {
-  return (req.headers['content-type'] ?? '').split(';')[0]?.trim() === 'application/json';
-}
-
-function describeEntries(
-  entries: Array<[string, { ok: boolean; error?: string; messages?: string[] }]>,
-): string {
-  if (entries.length === 0) return 'nothing';
-  return entries
-    .slice(-30)
-    .map(([name, e]) => {
-      const outcome = e.ok ? 'ok' : `${e.error}${e.messages ? ` ${e.messages.join(' ')}` : ''}`;
-      return `${name} (${outcome})`;
-    })
-    .join(', ');
-}
-
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  if (res.headersSent) return void res.end();
-  res.writeHead(status, { 'content-type': type });
-  res.end(body);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -19,7 +19,8 @@ const EXAMPLE_TIMESTAMP = 1531420618;
 const EXAMPLE_BODY =
   'token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&' +
   'channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&' +
-  'response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&' +
+  'response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F' +
+  '96rGlfmibIGlgcZRskXaIFfN&' +
   'trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c';
 
 describe('signSlackRequest', () => {
@@ -161,7 +162,7 @@ describe('signed requests through a real Bolt app', () => {
     expect(seen.retryNum).toBe(2);
   });
 
-  it('is refused by Bolt with a bad signature, a stale timestamp or a charset on a form', async () => {
+  it('is refused for a bad signature, a stale timestamp or a charset on a form', async () => {
     const body = slashCommandBody({ text: 'x', user_id: 'U1', response_url: fake.responseUrl() });
     const form = 'application/x-www-form-urlencoded';
     const stale = Math.floor(Date.now() / 1000) - 301;

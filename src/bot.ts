@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import type { App } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
+import type { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Clock, Deps } from './app/deps.js';
+import { startAuditPoster } from './audit/poster.js';
+import type { Env } from './config/env.js';
+import type { Policy } from './config/policy.js';
+import { createPrismaClient } from './db/client.js';
+import { healthRoutes } from './http/health.js';
+import { metricsRoute } from './http/metrics.js';
+import { startGrantWorker } from './jobs/grant.js';
+import { startNotifyWorker } from './jobs/notify.js';
+import { createQueues, jobQueueFor, type Queues } from './jobs/queues.js';
+import { startReconcileLoop } from './jobs/reconcile.js';
+import { startRevokeWorker } from './jobs/revoke.js';
+import type { WorkerSettings } from './jobs/workers.js';
+import { createProviders } from './providers/registry.js';
+import { registerActions } from './slack/actions.js';
+import { createSlackApp, startSlackApp } from './slack/app.js';
+import { registerCommands } from './slack/commands.js';
+import { createSlackDirectory } from './slack/directory.js';
+import { createNotifier } from './slack/notifier.js';
+
+export interface BotOptions {
+  env: Env;
+  policy: Policy;
+  logger: Logger;
+  clock?: Clock;
+  /** BullMQ key prefix; tests use one per test file so they can share a Redis. */
+  queuePrefix?: string;
+  clientOptions?: WebClientOptions;
+  workers?: Partial<Pick<WorkerSettings, 'concurrency' | 'retryDelayMs' | 'maxRetryDelayMs'>>;
+  reconcileIntervalMs?: number;
+}
+
+export interface RunningBot {
+  port: number;
+  app: App;
+  deps: Deps;
+  queues: Queues;
+  redis: Redis;
+  workers: Worker[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires the bot together and starts it: database, Redis queues and workers, providers, the
+ * Slack app with its routes, and the reconcile sweep. `main.ts` calls this with the real
+ * environment; tests call it with their own databases, fake Slack and clock.
+ */
+export async function startBot(options: BotOptions): Promise<RunningBot> {
+  const { env, policy, logger } = options;
+  const db = createPrismaClient(env.DATABASE_URL);
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
+  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  const queues = createQueues(redis, options.queuePrefix ?? 'jit');
+  const clock = options.clock ?? { now: () => new Date() };
+  const providers = createProviders(policy.providers);
+
+  let deps: Deps | undefined;
+  const app = createSlackApp({
+    env,
+    logger,
+    clientOptions: options.clientOptions,
+    routes: [...healthRoutes({ db, redis }), metricsRoute({ db, queues })],
+  });
+  deps = {
+    db,
+    policy,
+    providers,
+    directory: createSlackDirectory(app.client),
+    jobs: jobQueueFor(queues, () => clock.now()),
+    clock,
+    logger,
+    randomBytes: (n) => randomBytes(n),
+  };
+  registerCommands(app, deps);
+  registerActions(app, deps);
+
+  const settings: WorkerSettings = { connection: redis, prefix: options.queuePrefix ?? 'jit', logger, ...options.workers };
+  const notifier = createNotifier(deps, app.client);
+  const workers: Worker[] = [
+    startGrantWorker(deps, settings),
+    startRevokeWorker(deps, settings),
+    startNotifyWorker(notifier, settings),
+    startAuditPoster(deps, app.client, settings),
+  ];
+  const reconcile = startReconcileLoop(deps, queues, options.reconcileIntervalMs ?? 30_000);
+  await reconcile.done;
+  const port = await startSlackApp(app, env);
+  logger.info({ port, mode: env.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'jit-bot started');
+
+  const running = deps;
+  return {
+    port,
+    app,
+    deps: running,
+    queues,
+    redis,
+    workers,
+    async stop() {
+      reconcile.stop();
+      await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
+      await Promise.all(workers.map((w) => w.close()));
+      await queues.close();
+      await Promise.all([...providers.values()].map((p) => p.close()));
+      await db.$disconnect();
+      redis.disconnect();
+    },
+  };
+}

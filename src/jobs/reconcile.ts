@@ -1,0 +1,87 @@
+import type { Queue } from 'bullmq';
+import type { Deps } from '../app/deps.js';
+import { jobIds, jobQueueFor, type Queues } from './queues.js';
+
+/**
+ * The database is the truth and BullMQ the fast path. This sweep makes the queues agree with the
+ * database again after Redis lost data, a process died between commit and enqueue, or a job
+ * ran out of attempts: every active grant has an expiry job (due now if overdue), every approved
+ * request a grant job, every unposted audit event a post job. Runs at start-up and on a timer
+ * (not a BullMQ repeatable job, which would vanish with Redis); each replica may run it, since
+ * every job id is deterministic.
+ */
+export async function reconcileQueues(deps: Deps, queues: Queues): Promise<ReconcileReport> {
+  const jobs = jobQueueFor(queues, () => deps.clock.now());
+  const report: ReconcileReport = { expiries: 0, grants: 0, auditPosts: 0 };
+  const now = deps.clock.now();
+  const settled = new Date(now.getTime() - 10_000);
+
+  const active = await deps.db.accessRequest.findMany({
+    where: { state: 'active', expiresAt: { not: null } },
+    select: { id: true, expiresAt: true },
+  });
+  for (const { id, expiresAt } of active) {
+    if (await ensureJob(queues.revoke, jobIds.expire(id, expiresAt as Date), () => jobs.expireAt(id, expiresAt as Date))) report.expiries++;
+  }
+
+  const approved = await deps.db.accessRequest.findMany({
+    where: { state: 'approved', updatedAt: { lt: settled } },
+    select: { id: true },
+  });
+  for (const { id } of approved) {
+    if (await ensureJob(queues.grant, jobIds.grant(id), () => jobs.grant(id))) report.grants++;
+  }
+
+  const unposted = await deps.db.auditEvent.findMany({
+    where: { postedAt: null, at: { lt: settled } },
+    select: { id: true },
+    orderBy: { id: 'asc' },
+    take: 1_000,
+  });
+  for (const { id } of unposted) {
+    if (await ensureJob(queues.audit, jobIds.audit(id), () => jobs.postAudit([id]))) report.auditPosts++;
+  }
+
+  if (report.expiries + report.grants + report.auditPosts > 0) {
+    deps.logger.warn(report, 'reconcile re-created missing jobs');
+  }
+  return report;
+}
+
+export interface ReconcileReport {
+  expiries: number;
+  grants: number;
+  auditPosts: number;
+}
+
+/**
+ * Adds the job unless one with its id is waiting, delayed or running. A finished job with the
+ * same id (completed while the database still needs it, or failed for good) is removed first,
+ * since BullMQ would otherwise treat the add as a duplicate.
+ */
+async function ensureJob(queue: Queue, jobId: string, add: () => Promise<void>): Promise<boolean> {
+  const existing = await queue.getJob(jobId);
+  if (existing) {
+    const state = await existing.getState();
+    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+    await existing.remove();
+  }
+  await add();
+  return true;
+}
+
+/** Runs the sweep now and then every `intervalMs`; failures are logged and retried next time. */
+export function startReconcileLoop(deps: Deps, queues: Queues, intervalMs: number): { stop(): void; done: Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const run = () => {
+    running = reconcileQueues(deps, queues).catch((err) => deps.logger.error({ err }, 'reconcile failed'));
+    return running;
+  };
+  const first = run();
+  const timer = setInterval(() => void run(), intervalMs);
+  timer.unref();
+  return {
+    stop: () => clearInterval(timer),
+    done: first.then(() => undefined),
+  };
+}

@@ -1,0 +1,46 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { App } from '@slack/bolt';
+import type { WebClientOptions } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { Env } from '../config/env.js';
+import type { Route } from '../http/routes.js';
+import { boltLogger } from '../logger.js';
+
+export interface SlackAppOptions {
+  env: Env;
+  logger: Logger;
+  routes: Route[];
+  /** Tests turn Web API retries off; production keeps the client's defaults (it retries 429/5xx). */
+  clientOptions?: WebClientOptions;
+}
+
+/**
+ * The Bolt app: HTTP mode on `POST /slack/events` by default, Socket Mode when
+ * `SLACK_APP_TOKEN` is set. Health, metrics and hooks are custom routes, served in both modes.
+ */
+export function createSlackApp({ env, logger, routes, clientOptions }: SlackAppOptions): App {
+  const common = {
+    token: env.SLACK_BOT_TOKEN,
+    logger: boltLogger(logger),
+    clientOptions: { slackApiUrl: env.SLACK_API_URL, ...clientOptions },
+    customRoutes: routes,
+    // Bolt's default conversation store keeps state in memory per process; we keep none there.
+    convoStore: false as const,
+  };
+  const app = env.SLACK_APP_TOKEN
+    ? new App({ ...common, socketMode: true, appToken: env.SLACK_APP_TOKEN, installerOptions: { port: env.PORT } })
+    : new App({ ...common, signingSecret: env.SLACK_SIGNING_SECRET, endpoints: '/slack/events' });
+  app.error(async (error) => {
+    logger.error({ err: error }, 'unhandled error in a Slack listener');
+  });
+  return app;
+}
+
+/** Starts the app; returns the HTTP port actually bound (useful with PORT=0). */
+export async function startSlackApp(app: App, env: Env): Promise<number> {
+  const started = (await app.start(env.PORT)) as unknown;
+  const server = started as Server | undefined;
+  const address = server && typeof server.address === 'function' ? (server.address() as AddressInfo | null) : null;
+  return address?.port ?? env.PORT;
+}
