@@ -29,6 +29,8 @@ export interface FakeSlackCall {
   error?: string;
   /** `response_metadata.messages` of a failed call, e.g. which block broke which limit. */
   messages?: string[];
+  /** What the fake answered, e.g. the `ts` of a posted message. */
+  result: Record<string, unknown>;
 }
 
 export interface FakeResponsePost {
@@ -289,7 +291,7 @@ export class FakeSlack {
     status = 200,
     headers: Record<string, string> = {},
   ): void {
-    const call: FakeSlackCall = { method, args, at: Date.now(), ok: result.ok };
+    const call: FakeSlackCall = { method, args, at: Date.now(), ok: result.ok, result };
     if (result.error !== undefined) call.error = result.error;
     const messages = (result.response_metadata as { messages?: string[] } | undefined)?.messages;
     if (messages !== undefined) call.messages = messages;

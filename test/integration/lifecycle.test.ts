@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobIds } from '../../src/jobs/queues.js';
+import { actionIds } from '../../src/slack/views/request-card.js';
+import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('request → approve → grant → expire', () => {
+  it('runs the whole lifecycle on real PostgreSQL and Redis', async () => {
+    // 1. The engineer asks; the reply is ephemeral and names the request.
+    const { http, reply } = await h.slash(users.alice, 'request prod-db-write 3s investigating INC-42');
+    expect(http.status).toBe(200);
+    expect(reply.body.response_type).toBe('ephemeral');
+    const id = /JIT-[0-9A-Z]{6}/.exec(String(reply.body.text))?.[0] as string;
+    expect(id).toBeDefined();
+    const pending = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
+    expect(pending).toMatchObject({ state: 'pending', requesterId: users.alice, resource: 'prod-db-write', durationSec: 3, identity: h.login('alice') });
+
+    // 2. Both approvers (one listed by id, one through the user group) get a DM with buttons.
+    const bobMessage = await h.approverMessage(id, users.bob);
+    await h.approverMessage(id, users.carol);
+    const posted = h.fake.message(bobMessage.channel, bobMessage.ts);
+    const buttons = JSON.stringify(posted?.blocks);
+    expect(buttons).toContain(actionIds.approve);
+    expect(buttons).toContain(actionIds.deny);
+    expect(buttons).toContain('investigating INC-42');
+    expect(await h.isMember(h.login('alice'))).toBe(false);
+
+    // 3. Approval grants on the target and schedules the expiry in BullMQ.
+    const click = await h.click(users.bob, actionIds.approve, id, bobMessage);
+    expect(click.status).toBe(200);
+    await h.dmTo(users.alice, ':unlock:');
+    const active = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
+    expect(active.state).toBe('active');
+    expect(active.decidedBy).toBe(users.bob);
+    expect(await h.isMember(h.login('alice'))).toBe(true);
+    const expiry = await h.bot.queues.revoke.getJob(jobIds.expire(id, active.expiresAt as Date));
+    expect(expiry?.data).toMatchObject({ requestId: id, event: 'expire' });
+
+    // The approvers' messages now show the decision, without buttons.
+    await h.fake.waitFor('chat.update', (c) => c.args.ts === bobMessage.ts && !JSON.stringify(c.args.blocks).includes(actionIds.approve));
+
+    // 4. At expiry the role is revoked and the requester told.
+    await h.dmTo(users.alice, 'has expired', 15_000);
+    const expired = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
+    expect(expired.state).toBe('expired');
+    expect(expired.endedAt?.getTime()).toBeGreaterThanOrEqual((active.expiresAt as Date).getTime());
+    expect(await h.isMember(h.login('alice'))).toBe(false);
+
+    // 5. Every transition is an audit event, chained, and each reaches the security channel.
+    const events = await h.db.prisma.auditEvent.findMany({ where: { requestId: id }, orderBy: { id: 'asc' } });
+    expect(events.map((e) => e.action)).toEqual(['request.created', 'request.approved', 'request.active', 'request.expired']);
+    for (const [i, event] of events.entries()) {
+      if (i > 0) expect(event.prevHash).toBe(events[i - 1]?.hash);
+    }
+    for (const action of ['request.created', 'request.approved', 'request.active', 'request.expired']) {
+      await h.fake.waitFor('chat.postMessage', (c) => c.args.channel === securityChannel && String(c.args.text).startsWith(`${action} ${id}`));
+    }
+  });
+});

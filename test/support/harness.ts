@@ -1,0 +1,201 @@
+import { escapeIdentifier } from 'pg';
+import { type RunningBot, startBot } from '../../src/bot.js';
+import type { Clock } from '../../src/app/deps.js';
+import { loadEnv } from '../../src/config/env.js';
+import { parsePolicy } from '../../src/config/policy.js';
+import { createLogger } from '../../src/logger.js';
+import { createTestDatabase, redisUrl, type TestDatabase, uniqueName, withAdminClient } from './db.js';
+import { type FakeResponsePost, type FakeSlack, type FakeSlackCall, startFakeSlack } from './fake-slack.js';
+import { postBlockAction, postSlashCommand, postViewSubmission, type SlackHttpResponse } from './slack-signing.js';
+
+/**
+ * The whole bot as production runs it (Bolt over HTTP, Prisma on a real PostgreSQL, BullMQ on a
+ * real Redis, the PostgreSQL provider on real roles), with Slack's Web API replaced by the fake.
+ * Each harness has its own database, queue prefix and roles, so test files run in parallel.
+ */
+
+export const users = {
+  alice: 'UALICE01', // requester
+  bob: 'UBOB0001', // approver (listed by id)
+  carol: 'UCAROL01', // approver (through the S0DBA user group)
+  dave: 'UDAVE001', // level-2 approver
+  eve: 'UEVE0001', // nobody in particular
+  frank: 'UFRANK01', // has no database login
+  sec: 'USEC0001', // security team
+} as const;
+
+export const securityChannel = 'C0SECURITY';
+export const signingSecret = 'test-signing-secret-0123456789';
+
+export interface Harness {
+  url: string;
+  fake: FakeSlack;
+  db: TestDatabase;
+  bot: RunningBot;
+  /** PostgreSQL names made for this harness. */
+  role: string;
+  login: (user: keyof typeof users) => string;
+  slash(userId: string, text: string): Promise<{ http: SlackHttpResponse; reply: FakeResponsePost }>;
+  /** Creates a request through `/jit request` and returns its id. */
+  request(userId: string, resource: string, duration: string, reason?: string): Promise<string>;
+  /** The DM the bot sent an approver about a request, once it has been sent. */
+  approverMessage(requestId: string, approverId: string): Promise<{ channel: string; ts: string }>;
+  click(userId: string, actionId: string, requestId: string, message?: { channel: string; ts: string }): Promise<SlackHttpResponse>;
+  submitView(userId: string, callbackId: string, metadata: unknown, values: Record<string, Record<string, unknown>>): Promise<SlackHttpResponse>;
+  /** The next DM to `userId` whose text contains `fragment`. */
+  dmTo(userId: string, fragment: string, timeoutMs?: number): Promise<FakeSlackCall>;
+  isMember(login: string): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  clock?: Clock;
+  /** Extra resources, YAML indented for the `resources:` block; `{{role}}` is replaced. */
+  extraResources?: string;
+  workers?: { retryDelayMs?: number; maxRetryDelayMs?: number };
+}
+
+function policyYaml(role: string, extra: string): string {
+  return `
+timezone: UTC
+securityChannel: ${securityChannel}
+admins: { users: [${users.sec}] }
+providers:
+  proddb:
+    type: postgres
+    url: \${PROD_DB_ADMIN_URL}
+resources:
+  prod-db-write:
+    description: Write access to the production database
+    provider: proddb
+    grant: { role: ${role} }
+    duration: { default: 1h, max: 4h }
+    approvals:
+      - from: { users: [${users.bob}], groups: [S0DBA] }
+        count: 1
+  prod-db-two-level:
+    description: Needs the DBAs and then the CTO
+    provider: proddb
+    grant: { role: ${role} }
+    duration: { default: 30m, max: 1h }
+    approvals:
+      - from: { users: [${users.bob}, ${users.carol}] }
+      - from: { users: [${users.carol}, ${users.dave}] }
+${extra.replaceAll('{{role}}', role)}`;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const suffix = uniqueName('_').slice(1);
+  const role = `prod_write_${suffix}`;
+  const login = (user: keyof typeof users) => `${user}_${suffix}`;
+  await withAdminClient(async (client) => {
+    await client.query(`CREATE ROLE ${escapeIdentifier(role)} NOLOGIN`);
+    await client.query(`GRANT ${escapeIdentifier(role)} TO jit_granter WITH ADMIN OPTION`);
+    for (const user of ['alice', 'bob', 'carol', 'dave', 'eve', 'sec'] as const) {
+      await client.query(`CREATE ROLE ${escapeIdentifier(login(user))} LOGIN PASSWORD 'pw'`);
+    }
+  });
+
+  const db = await createTestDatabase();
+  const fake = await startFakeSlack();
+  for (const [name, id] of Object.entries(users)) {
+    fake.addUser({ id, name, email: `${login(name as keyof typeof users)}@example.com` });
+  }
+  fake.setGroup('S0DBA', [users.carol]);
+
+  const adminUrl = 'postgresql://jit_granter:jit_granter@127.0.0.1:5432/jit';
+  const policy = parsePolicy(policyYaml(role, options.extraResources ?? ''), { PROD_DB_ADMIN_URL: adminUrl });
+  const env = loadEnv({
+    SLACK_BOT_TOKEN: fake.token,
+    SLACK_SIGNING_SECRET: signingSecret,
+    SLACK_API_URL: fake.apiUrl,
+    DATABASE_URL: db.url,
+    REDIS_URL: redisUrl(),
+    PORT: '0',
+  });
+  const bot = await startBot({
+    env,
+    policy,
+    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    queuePrefix: uniqueName('jit_'),
+    clientOptions: { retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
+    workers: { retryDelayMs: 50, maxRetryDelayMs: 500, ...options.workers },
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  const url = `http://127.0.0.1:${bot.port}/slack/events`;
+  let replies = 0;
+
+  const harness: Harness = {
+    url,
+    fake,
+    db,
+    bot,
+    role,
+    login,
+    async slash(userId, text) {
+      const id = `slash-${++replies}`;
+      const http = await postSlashCommand(url, signingSecret, { text, user_id: userId, response_url: fake.responseUrl(id) });
+      const reply = await fake.waitForResponse((r) => r.id === id);
+      return { http, reply };
+    },
+    async request(userId, resource, duration, reason = 'investigating INC-42') {
+      const { reply } = await harness.slash(userId, `request ${resource} ${duration} ${reason}`);
+      const id = /JIT-[0-9A-Z]{6}/.exec(String(reply.body.text))?.[0];
+      if (!id) throw new Error(`no request id in the reply: ${JSON.stringify(reply.body)}`);
+      return id;
+    },
+    async approverMessage(requestId, approverId) {
+      const call = await fake.waitFor(
+        'chat.postMessage',
+        (c) => c.ok && c.args.channel === `D${approverId}` && String(c.args.text).includes(requestId),
+      );
+      return { channel: String(call.args.channel), ts: String(call.result.ts) };
+    },
+    click(userId, actionId, requestId, message) {
+      return postBlockAction(url, signingSecret, {
+        user_id: userId,
+        action_id: actionId,
+        value: requestId,
+        ...(message ? { channel_id: message.channel, message_ts: message.ts } : {}),
+        response_url: fake.responseUrl(`click-${++replies}`),
+      });
+    },
+    submitView(userId, callbackId, metadata, values) {
+      return postViewSubmission(url, signingSecret, {
+        user_id: userId,
+        callback_id: callbackId,
+        private_metadata: JSON.stringify(metadata),
+        state_values: values,
+      });
+    },
+    dmTo(userId, fragment, timeoutMs = 10_000) {
+      return fake.waitFor(
+        'chat.postMessage',
+        (c) => c.ok && c.args.channel === `D${userId}` && String(c.args.text).includes(fragment),
+        { timeoutMs },
+      );
+    },
+    async isMember(loginName) {
+      return withAdminClient(async (client) => {
+        const { rows } = await client.query(
+          `SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+           WHERE r.rolname = $1 AND u.rolname = $2`,
+          [role, loginName],
+        );
+        return rows.length > 0;
+      });
+    },
+    async stop() {
+      await bot.stop();
+      await fake.close();
+      await db.drop();
+      await withAdminClient(async (client) => {
+        for (const user of ['alice', 'bob', 'carol', 'dave', 'eve', 'sec'] as const) {
+          await client.query(`DROP ROLE IF EXISTS ${escapeIdentifier(login(user))}`);
+        }
+        await client.query(`DROP ROLE IF EXISTS ${escapeIdentifier(role)}`);
+      });
+    },
+  };
+  return harness;
+}
