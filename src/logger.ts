@@ -48,9 +48,8 @@ export function boltLogger(logger: Logger): SlackLogger {
     info: write('info'),
     warn: write('warn'),
     error: write('error'),
-    setLevel: (level: LogLevel) => {
-      child.level = level;
-    },
+    // Bolt sets its own default level at start-up; LOG_LEVEL decides, so this is ignored.
+    setLevel: (_level: LogLevel) => undefined,
     getLevel: () => child.level as LogLevel,
     setName: (name: string) => {
       child = logger.child({ component: name });
