@@ -45,6 +45,8 @@ export interface Harness {
   /** The next DM to `userId` whose text contains `fragment`. */
   dmTo(userId: string, fragment: string, timeoutMs?: number): Promise<FakeSlackCall>;
   isMember(login: string): Promise<boolean>;
+  /** Stops the bot process's parts and starts a fresh one on the same database and Redis. */
+  restartBot(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -113,20 +115,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     REDIS_URL: redisUrl(),
     PORT: '0',
   });
-  const bot = await startBot({
-    env,
-    policy,
-    logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
-    queuePrefix: uniqueName('jit_'),
-    clientOptions: { retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
-    workers: { retryDelayMs: 50, maxRetryDelayMs: 500, ...options.workers },
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
-  const url = `http://127.0.0.1:${bot.port}/slack/events`;
+  const queuePrefix = uniqueName('jit_');
+  const launch = () =>
+    startBot({
+      env,
+      policy,
+      logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+      queuePrefix,
+      clientOptions: { retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
+      workers: { retryDelayMs: 50, maxRetryDelayMs: 500, ...options.workers },
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  const bot = await launch();
+  let url = `http://127.0.0.1:${bot.port}/slack/events`;
   let replies = 0;
 
   const harness: Harness = {
-    url,
+    get url() {
+      return url;
+    },
     fake,
     db,
     bot,
@@ -185,8 +192,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         return rows.length > 0;
       });
     },
+    async restartBot() {
+      await harness.bot.stop();
+      harness.bot = await launch();
+      url = `http://127.0.0.1:${harness.bot.port}/slack/events`;
+    },
     async stop() {
-      await bot.stop();
+      await harness.bot.stop();
       await fake.close();
       await db.drop();
       await withAdminClient(async (client) => {

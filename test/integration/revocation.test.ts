@@ -1,0 +1,106 @@
+import { Client } from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobIds } from '../../src/jobs/queues.js';
+import { reconcileQueues } from '../../src/jobs/reconcile.js';
+import { actionIds } from '../../src/slack/views/request-card.js';
+import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    extraResources: `
+  frank-db:
+    description: A resource whose requester has no database login
+    provider: proddb
+    grant: { role: {{role}} }
+    duration: { default: 10m, max: 1h }
+    approvals:
+      - from: { users: [UBOB0001] }`,
+  });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+async function approvedGrant(duration: string): Promise<string> {
+  const id = await h.request(users.alice, 'prod-db-write', duration);
+  await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
+  await h.dmTo(users.alice, `${id}\`: you have`);
+  return id;
+}
+
+/** Deletes this harness's BullMQ keys, as if Redis had lost its data. */
+async function loseRedisData(): Promise<number> {
+  const prefix = h.bot.queues.revoke.opts.prefix as string;
+  const keys = await h.bot.redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await h.bot.redis.del(...keys);
+  return keys.length;
+}
+
+describe('revocation', () => {
+  it('ends the open database sessions of the user at expiry, not only the role membership', async () => {
+    const id = await approvedGrant('2s');
+    const session = new Client({ connectionString: `postgresql://${h.login('alice')}:pw@127.0.0.1:5432/jit` });
+    session.on('error', () => undefined); // the termination arrives as an error, then 'end'
+    const ended = new Promise<void>((resolve) => session.on('end', resolve));
+    await session.connect();
+    await session.query(`SET ROLE ${h.role}`); // works while the grant is active
+    await h.dmTo(users.alice, `${id}\`: your access`, 15_000);
+    await ended;
+    await expect(session.query('SELECT 1')).rejects.toThrow();
+    expect((await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).state).toBe('expired');
+  });
+
+  it('releases early on /jit release, and a second release says there is nothing left', async () => {
+    const id = await approvedGrant('1h');
+    expect(await h.isMember(h.login('alice'))).toBe(true);
+    const { reply } = await h.slash(users.alice, `release ${id}`);
+    expect(String(reply.body.text)).toContain('released');
+    expect(await h.isMember(h.login('alice'))).toBe(false);
+    const again = await h.slash(users.alice, `release ${id}`);
+    expect(String(again.reply.body.text)).toMatch(/already released/);
+    const bob = await h.slash(users.bob, `release ${id}`);
+    expect(String(bob.reply.body.text)).toMatch(/Only the requester/);
+  });
+
+  it('ends in grant_failed when the provider refuses for good, and tells requester and security', async () => {
+    const id = await h.request(users.frank, 'frank-db', '10m');
+    await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
+    const dm = await h.dmTo(users.frank, 'could not be granted');
+    expect(JSON.stringify(dm.args.blocks)).toContain('does not exist');
+    const request = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
+    expect(request.state).toBe('grant_failed');
+    await h.fake.waitFor('chat.postMessage', (c) => c.args.channel === securityChannel && String(c.args.text).startsWith(`request.grant_failed ${id}`));
+  });
+
+  it('revokes on time after Redis lost the expiry job, once the sweep has run', async () => {
+    const id = await approvedGrant('1h');
+    expect(await loseRedisData()).toBeGreaterThan(0);
+    // The grant's time has come while the job was gone.
+    await h.db.prisma.accessRequest.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1_000) } });
+    const report = await reconcileQueues(h.bot.deps, h.bot.queues);
+    expect(report.expiries).toBeGreaterThanOrEqual(1);
+    await h.dmTo(users.alice, `${id}\`: your access`);
+    expect((await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).state).toBe('expired');
+    expect(await h.isMember(h.login('alice'))).toBe(false);
+  });
+
+  it('re-creates a missing future expiry job without firing it early', async () => {
+    const id = await approvedGrant('1h');
+    const { expiresAt } = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
+    await loseRedisData();
+    await reconcileQueues(h.bot.deps, h.bot.queues);
+    const job = await h.bot.queues.revoke.getJob(jobIds.expire(id, expiresAt as Date));
+    expect(await job?.getState()).toBe('delayed');
+    expect(await h.isMember(h.login('alice'))).toBe(true);
+    await h.slash(users.alice, `release ${id}`);
+  });
+
+  it('still expires a grant after the bot restarts', async () => {
+    const id = await approvedGrant('3s');
+    await h.restartBot();
+    await h.dmTo(users.alice, `${id}\`: your access to`, 15_000);
+    expect((await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).state).toBe('expired');
+    expect(await h.isMember(h.login('alice'))).toBe(false);
+  });
+});
