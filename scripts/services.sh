@@ -9,6 +9,8 @@ REDIS_PORT="${REDIS_PORT:-6379}"
 
 log() { printf 'services: %s\n' "$*"; }
 
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 as_postgres() {
   if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
 }
@@ -29,7 +31,7 @@ install_missing() {
 }
 
 start_postgres() {
-  if pg_isready -q -h 127.0.0.1 -p "$PG_PORT"; then return 0; fi
+  if port_open "$PG_PORT"; then return 0; fi
   local version
   version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
   if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main"; then
@@ -43,7 +45,7 @@ start_postgres() {
 }
 
 start_redis() {
-  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; then return 0; fi
+  if port_open "$REDIS_PORT"; then return 0; fi
   log "starting Redis"
   # BullMQ needs noeviction: an evicted job would be a lost revocation.
   redis-server --daemonize yes --port "$REDIS_PORT" --bind 127.0.0.1 --maxmemory-policy noeviction \
@@ -52,7 +54,14 @@ start_redis() {
   log "Redis did not become ready"; exit 1
 }
 
+roles_ready() {
+  PGPASSWORD=jit psql -h 127.0.0.1 -p "$PG_PORT" -U jit -d jit -tAc 'SELECT 1' >/dev/null 2>&1 &&
+    PGPASSWORD=jit_granter psql -h 127.0.0.1 -p "$PG_PORT" -U jit_granter -d jit -tAc \
+      "SELECT 1 WHERE pg_has_role('jit_granter', 'pg_signal_backend', 'MEMBER')" | grep -qx 1
+}
+
 create_roles() {
+  roles_ready && return 0
   # jit: owner of the bot's databases (superuser so tests can create a database per test file).
   # jit_granter: what the PostgreSQL provider logs in as; it gets ADMIN OPTION on the roles it
   # hands out and pg_signal_backend to end sessions, nothing more.
@@ -67,7 +76,7 @@ SELECT 'CREATE DATABASE jit OWNER jit'
 SQL
 }
 
-install_missing
+if ! port_open "$PG_PORT" || ! port_open "$REDIS_PORT"; then install_missing; fi
 start_postgres
 start_redis
 create_roles

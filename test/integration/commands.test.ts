@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callbackIds, requestFields } from '../../src/slack/views/modals.js';
+import { actionIds } from '../../src/slack/views/request-card.js';
 import { type Harness, signingSecret, startHarness, users } from '../support/harness.js';
-import { postSigned, postSlashCommand, signSlackRequest, slashCommandBody } from '../support/slack-signing.js';
+import { postBlockAction, postSigned, postSlashCommand, signSlackRequest, slashCommandBody } from '../support/slack-signing.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -41,6 +42,22 @@ describe('bad input gets a clear ephemeral message and writes nothing', () => {
     const before = await counts();
     const { reply } = await h.slash('UNOMAIL1', 'request prod-db-write 1h fixing INC-7');
     expect(String(reply.body.text)).toMatch(/no email/);
+    expect(await counts()).toEqual(before);
+  });
+});
+
+describe('malformed interactions', () => {
+  it('acknowledges and ignores a button whose value is not a request id', async () => {
+    const before = await counts();
+    const res = await postBlockAction(h.url, signingSecret, { user_id: users.bob, action_id: actionIds.approve, value: "'; DROP TABLE approvals; --" });
+    expect(res.status).toBe(200);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('refuses a form whose private metadata was tampered with', async () => {
+    const before = await counts();
+    const res = await h.submitView(users.bob, callbackIds.deny, { requestId: 'not-an-id' }, { reason: { reason: { type: 'plain_text_input', value: 'x' } } });
+    expect(JSON.parse(res.body)).toMatchObject({ response_action: 'errors' });
     expect(await counts()).toEqual(before);
   });
 });
