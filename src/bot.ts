@@ -60,14 +60,13 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const clock = options.clock ?? { now: () => new Date() };
   const providers = createProviders(policy.providers);
 
-  let deps: Deps | undefined;
   const app = createSlackApp({
     env,
     logger,
     clientOptions: options.clientOptions,
     routes: [...healthRoutes({ db, redis }), metricsRoute({ db, queues })],
   });
-  deps = {
+  const deps: Deps = {
     db,
     policy,
     providers,
@@ -93,11 +92,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   const port = await startSlackApp(app, env);
   logger.info({ port, mode: env.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'jit-bot started');
 
-  const running = deps;
   return {
     port,
     app,
-    deps: running,
+    deps,
     queues,
     redis,
     workers,

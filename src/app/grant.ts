@@ -15,7 +15,7 @@ export type GrantOutcome = 'granted' | 'failed' | 'skipped';
  */
 export async function grantAccess(deps: Deps, requestId: string): Promise<GrantOutcome> {
   const request = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
-  if (!request || request.state !== 'approved') return 'skipped';
+  if (request?.state !== 'approved') return 'skipped';
   const expiresAt = new Date(deps.clock.now().getTime() + request.durationSec * 1000);
   const { provider, target } = grantTargetFor(deps, request, expiresAt);
   const log = deps.logger.child({ requestId });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import canonicalizeModule from 'canonicalize';
 import type { Prisma } from '../generated/prisma/client.js';
 
 /**
@@ -7,6 +7,10 @@ import type { Prisma } from '../generated/prisma/client.js';
  * its own hash covers that plus the canonical JSON (RFC 8785) of the event, so editing, deleting
  * or reordering any row breaks every link after it.
  */
+
+// canonicalize 2.x is CommonJS (it runs on every Node we support) and its types describe an ES
+// default export; imported from ESM, the default is the function itself.
+const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 
 export const genesisHash = '0'.repeat(64);
 

@@ -49,7 +49,9 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? 'environment');
-    const message = source[name] === undefined ? 'is required' : issue.message;
+    // Empty counts as unset, as it does for the optional variables.
+    const missing = source[name] === undefined || source[name] === '';
+    const message = missing && !issue.message.startsWith('is required') ? 'is required' : issue.message;
     return `${name} ${message}`;
   });
   throw new ConfigError(`Invalid environment: ${lines.join('; ')}`);

@@ -28,7 +28,12 @@ export const durationSchema = z
     }
     return seconds;
   })
-  .meta({ type: 'string', pattern: '^(\\d+d)?(\\d+h)?(\\d+m)?(\\d+s)?$' });
+  // The JSON Schema sees the text in the file: `parseDuration`'s grammar, not empty, lower case.
+  .meta({
+    type: 'string',
+    pattern: '^(?=\\d)(\\d{1,4}d)?(\\d{1,5}h)?(\\d{1,6}m)?(\\d{1,7}s)?$',
+    description: 'A duration like 90s, 30m, 2h, 1d or 1h30m',
+  });
 
 const timezone = z.string().refine(
   (tz) => {

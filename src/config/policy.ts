@@ -81,5 +81,13 @@ function formatPath(path: readonly PathKey[]): string {
 }
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: PathKey[] = []): string {
-  return issues.map((issue) => `${formatPath([...prefix, ...issue.path])}: ${issue.message}`).join('; ');
+  return issues.map((issue) => `${formatPath([...prefix, ...issue.path])}: ${issueMessage(issue)}`).join('; ');
+}
+
+/** A bad record key (a resource or provider name) says why, not only "Invalid key in record". */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    return issue.issues.map((inner) => inner.message).join(', ');
+  }
+  return issue.message;
 }

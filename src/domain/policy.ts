@@ -51,8 +51,9 @@ export function checkReason(reason: string): Check<string> {
 }
 
 /**
- * Each level needs `count` approvers other than the requester; a request that nobody may
- * approve would only wait until it times out, so it is refused up front.
+ * Each level needs `count` approvers other than the requester, all of them distinct people across
+ * levels; a request that cannot be fully approved would only wait until it times out, so it is
+ * refused up front.
  */
 export function checkApprovable(levels: readonly ResolvedLevel[], requesterId: string): Check<true> {
   for (const [i, level] of levels.entries()) {
@@ -61,6 +62,25 @@ export function checkApprovable(levels: readonly ResolvedLevel[], requesterId: s
       return {
         ok: false,
         reason: `approval level ${i + 1} needs ${level.count} approver(s) other than you, and only ${others} exist`,
+      };
+    }
+  }
+  // An approval counts once per person, so levels that share approvers must be satisfiable together
+  // too: by Hall's theorem, every set of levels needs as many distinct people as its counts add up
+  // to. The policy allows at most 5 levels, so checking every set is cheap.
+  for (let set = 1; set < 2 ** levels.length; set++) {
+    const chosen = [...levels.entries()].filter(([i]) => (set >> i) & 1);
+    if (chosen.length < 2) continue;
+    const people = new Set(chosen.flatMap(([, level]) => [...level.approvers]));
+    people.delete(requesterId);
+    const seats = chosen.reduce((sum, [, level]) => sum + level.count, 0);
+    if (people.size < seats) {
+      const names = chosen.map(([i]) => String(i + 1));
+      return {
+        ok: false,
+        reason:
+          `approval levels ${names.slice(0, -1).join(', ')} and ${names.at(-1)} together need ${seats} distinct ` +
+          `approvers other than you (each person counts once), and only ${people.size} exist`,
       };
     }
   }

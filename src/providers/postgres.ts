@@ -27,7 +27,7 @@ const identifierSchema = z
   .refine((name) => !RESERVED_ROLE_NAMES.has(name), 'is reserved in PostgreSQL');
 
 /** The provider's block under `providers:` in the policy file. */
-export const postgresProviderConfigSchema = z.object({
+export const postgresProviderConfigSchema = z.strictObject({
   type: z.literal('postgres'),
   url: z.string().min(1),
   /** Slack user id → database login, for users whose email local part is not their login. */
@@ -36,7 +36,7 @@ export const postgresProviderConfigSchema = z.object({
 export type PostgresProviderConfig = z.infer<typeof postgresProviderConfigSchema>;
 
 /** A resource's `grant:` block for this provider. */
-export const postgresGrantSchema = z.object({ role: identifierSchema });
+export const postgresGrantSchema = z.strictObject({ role: identifierSchema });
 export type PostgresGrant = z.infer<typeof postgresGrantSchema>;
 
 export interface PostgresProviderOptions {

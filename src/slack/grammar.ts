@@ -1,4 +1,5 @@
 import { parseRequestId } from '../domain/ids.js';
+import { escapeText } from './views/text.js';
 
 /**
  * The `/jit` grammar (SPEC: "Slash command grammar"), parsed into one command. Parsing is pure;
@@ -84,7 +85,11 @@ export function parseJitCommand(text: string): JitCommand {
       return { kind: 'audit', target };
     }
     default:
-      return { kind: 'invalid', message: `Unknown command "${verb.slice(0, 30)}". Try \`/jit help\`.` };
+      // Shown as mrkdwn: what the user typed must not become a mention or a broadcast.
+      return {
+        kind: 'invalid',
+        message: `Unknown command "${escapeText(verb.slice(0, 30))}". Try \`/jit help\`.`,
+      };
   }
 }
 

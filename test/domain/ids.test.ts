@@ -47,7 +47,9 @@ describe('newRequestId', () => {
 
   it('produces ids that parseRequestId accepts unchanged', () => {
     for (let byte = 0; byte < 256; byte += 7) {
-      const id = newRequestId(() => Uint8Array.from([byte, byte + 1, byte + 2, byte + 3, byte + 4, byte + 5].map((b) => b % 256)));
+      const id = newRequestId(() =>
+        Uint8Array.from([byte, byte + 1, byte + 2, byte + 3, byte + 4, byte + 5].map((b) => b % 256)),
+      );
       expect(parseRequestId(id)).toBe(id);
     }
   });

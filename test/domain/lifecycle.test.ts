@@ -77,13 +77,34 @@ describe('transition', () => {
   });
 
   it('says why in terms of the current state', () => {
-    expect(transition('active', 'approve')).toMatchObject({ ok: false, reason: 'an active request cannot be approved' });
-    expect(transition('pending', 'expire')).toMatchObject({ ok: false, reason: 'a pending request cannot be expired' });
-    expect(transition('pending', 'grant_succeeded')).toMatchObject({ ok: false, reason: 'a pending request cannot be granted' });
-    expect(transition('approved', 'time_out')).toMatchObject({ ok: false, reason: 'an approved request cannot be timed out' });
-    expect(transition('denied', 'approve')).toMatchObject({ ok: false, reason: 'the request is already denied' });
-    expect(transition('timed_out', 'revoke')).toMatchObject({ ok: false, reason: 'the request is already timed out' });
-    expect(transition('grant_failed', 'revoke')).toMatchObject({ ok: false, reason: 'the request is already failed to grant' });
+    expect(transition('active', 'approve')).toMatchObject({
+      ok: false,
+      reason: 'an active request cannot be approved',
+    });
+    expect(transition('pending', 'expire')).toMatchObject({
+      ok: false,
+      reason: 'a pending request cannot be expired',
+    });
+    expect(transition('pending', 'grant_succeeded')).toMatchObject({
+      ok: false,
+      reason: 'a pending request cannot be granted',
+    });
+    expect(transition('approved', 'time_out')).toMatchObject({
+      ok: false,
+      reason: 'an approved request cannot be timed out',
+    });
+    expect(transition('denied', 'approve')).toMatchObject({
+      ok: false,
+      reason: 'the request is already denied',
+    });
+    expect(transition('timed_out', 'revoke')).toMatchObject({
+      ok: false,
+      reason: 'the request is already timed out',
+    });
+    expect(transition('grant_failed', 'revoke')).toMatchObject({
+      ok: false,
+      reason: 'the request is already failed to grant',
+    });
   });
 
   it.each(finalStates)('final state %s has no exits', (state) => {

@@ -1,6 +1,6 @@
 import { formatDuration } from '../../domain/duration.js';
 import { describeState, type RequestState } from '../../domain/lifecycle.js';
-import { code, escapeText, mention, type SlackBlock, slackDate } from './text.js';
+import { code, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
 
 /** A message as `respond()`, `chat.postMessage` and `chat.postEphemeral` take it. */
 export interface Message {
@@ -8,8 +8,31 @@ export interface Message {
   blocks?: SlackBlock[];
 }
 
+/** Slack rejects section text over 3000 characters; user text escaped into it can get that long. */
+const sectionTextLimit = 3000;
+
 export function plain(text: string): Message {
-  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
+  return { text, blocks: [section(text)] };
+}
+
+function section(text: string): SlackBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, sectionTextLimit) } };
+}
+
+/** Lines packed into as few sections as fit, so a long list is not rejected as a whole. */
+function sections(lines: readonly string[]): SlackBlock[] {
+  const blocks: SlackBlock[] = [];
+  let current = '';
+  for (const next of lines) {
+    if (current !== '' && current.length + 1 + next.length > sectionTextLimit) {
+      blocks.push(section(current));
+      current = next;
+    } else {
+      current = current === '' ? next : `${current}\n${next}`;
+    }
+  }
+  if (current !== '') blocks.push(section(current));
+  return blocks;
 }
 
 export function helpMessage(): Message {
@@ -43,17 +66,33 @@ export interface RequestLine {
 function line(r: RequestLine, withRequester: boolean): string {
   const who = withRequester ? ` by ${mention(r.requesterId)}` : '';
   const until = r.state === 'active' && r.expiresAt ? ` until ${slackDate(r.expiresAt)}` : '';
-  return `• ${code(r.id)} ${code(r.resource)} for ${formatDuration(r.durationSec)}${who}: ${describeState(r.state)}${until}, “${escapeText(r.reason.slice(0, 120))}”`;
+  return `• ${code(r.id)} ${code(r.resource)} for ${formatDuration(r.durationSec)}${who}: ${describeState(r.state)}${until}, “${escapeText(truncate(r.reason, 120))}”`;
+}
+
+/** More than any query asks for; keeps the worst case (long escaped reasons) under 50 blocks. */
+const maxListed = 40;
+
+function requestList(
+  title: string,
+  requests: readonly RequestLine[],
+  withRequester: boolean,
+  footer?: string,
+): Message {
+  const lines = [title, ...requests.slice(0, maxListed).map((r) => line(r, withRequester))];
+  if (requests.length > maxListed) lines.push(`…and ${requests.length - maxListed} more`);
+  if (footer) lines.push(footer);
+  return { text: lines.join('\n'), blocks: sections(lines) };
 }
 
 export function listMessage(requests: readonly RequestLine[]): Message {
   if (requests.length === 0) return plain('You have no pending or active requests. `/jit request` to ask for access.');
-  return plain(`*Your open requests*\n${requests.map((r) => line(r, false)).join('\n')}`);
+  return requestList('*Your open requests*', requests, false);
 }
 
 export function pendingMessage(requests: readonly RequestLine[]): Message {
   if (requests.length === 0) return plain('Nothing is waiting for your approval.');
-  return plain(`*Waiting for your approval*\n${requests.map((r) => line(r, true)).join('\n')}\nThe Approve and Deny buttons are in the messages I sent you.`);
+  const footer = 'The Approve and Deny buttons are in the messages I sent you.';
+  return requestList('*Waiting for your approval*', requests, true, footer);
 }
 
 export function requestCreatedMessage(r: RequestLine): Message {
@@ -81,6 +120,8 @@ export function requesterNotice(r: RequestLine & { endReason: string | null; dec
       return plain(`:no_entry: ${id}: your access to ${resource} was revoked by the security team.${why}`);
     case 'grant_failed':
       return plain(`:warning: ${id}: ${resource} was approved but could not be granted. The security team has been told.${why}`);
+    case 'cancelled':
+      return plain(`:heavy_minus_sign: ${id}: your request for ${resource} was withdrawn.${why}`);
     case 'timed_out':
       return plain(`:alarm_clock: ${id}: nobody approved ${resource} in time. Request again if you still need it.`);
     default:

@@ -36,6 +36,25 @@ export function requestModal(resources: readonly ResourceOption[], metadata: Req
     description: { type: 'plain_text' as const, text: truncate(`${r.description} (default ${formatDuration(r.defaultSec)}, max ${formatDuration(r.maxSec)})`, 75) },
     value: r.name,
   }));
+  if (options.length === 0) {
+    // Slack rejects a select without options; without inputs there is nothing to submit either.
+    return {
+      type: 'modal',
+      callback_id: callbackIds.request,
+      private_metadata: JSON.stringify(metadata),
+      title: { type: 'plain_text', text: 'Request access' },
+      close: { type: 'plain_text', text: 'Close' },
+      blocks: [
+        {
+          type: 'section',
+          text: {
+            type: 'mrkdwn',
+            text: 'No resources are configured yet. Ask the security team to add one to the policy file.',
+          },
+        },
+      ],
+    };
+  }
   return {
     type: 'modal',
     callback_id: callbackIds.request,

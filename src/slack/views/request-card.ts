@@ -59,7 +59,7 @@ export function requestCardBlocks(view: RequestView, options: { withButtons: boo
       fields: [
         { type: 'mrkdwn', text: `*Request*\n${code(view.id)}` },
         { type: 'mrkdwn', text: `*Status*\n${statusLine(view)}` },
-        { type: 'mrkdwn', text: `*Approvals*\n${approvalLine(view)}` },
+        { type: 'mrkdwn', text: truncate(`*Approvals*\n${approvalLine(view)}`, 2000) },
         { type: 'mrkdwn', text: `*Requested*\n${slackDate(view.createdAt)}` },
       ],
     },
@@ -92,10 +92,15 @@ function statusLine(view: RequestView): string {
   return words;
 }
 
+/** Per level; a field holds 2000 characters, and a mention takes about 15. */
+const maxNamedApprovers = 10;
+
 function approvalLine(view: RequestView): string {
   return view.levels
     .map((level, i) => {
-      const who = level.approvedBy.map(mention).join(', ') || 'none yet';
+      const shown = level.approvedBy.slice(0, maxNamedApprovers).map(mention);
+      const more = level.approvedBy.length - shown.length;
+      const who = `${shown.join(', ')}${more > 0 ? ` +${more} more` : ''}` || 'none yet';
       const prefix = view.levels.length > 1 ? `L${i + 1}: ` : '';
       return `${prefix}${level.approvedBy.length}/${level.count} (${who})`;
     })

@@ -19,9 +19,11 @@ export function slackDate(date: Date): string {
   return `<!date^${unix}^{date_short_pretty} {time}|${fallback}>`;
 }
 
-/** Cuts text to Slack's limits, marking the cut. */
+/** Cuts text to Slack's limits, marking the cut; never between the two halves of an emoji. */
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 2)) ? max - 2 : max - 1;
+  return `${text.slice(0, end)}…`;
 }
 
 export function code(text: string): string {

@@ -1,0 +1,328 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/env.js';
+import { parsePolicy } from '../../src/config/policy.js';
+
+/** SPEC's example policy, with only the providers that exist (postgres). */
+const specExample = `
+timezone: Europe/Berlin
+securityChannel: C0SECURITY
+admins:
+  users: [U0SEC1]
+  groups: [S0SECTEAM]
+businessHours: { days: [mon, tue, wed, thu, fri], from: "08:00", to: "19:00" }
+
+providers:
+  proddb:
+    type: postgres
+    url: \${PROD_DB_ADMIN_URL}
+
+resources:
+  prod-db-write:
+    description: Write access to the production database
+    provider: proddb
+    grant: { role: prod_write }
+    duration: { default: 1h, max: 4h }
+    approvals:
+      - from: { groups: [S0DBA] }
+        count: 1
+      - from: { users: [U0CTO] }
+        count: 1
+    autoApprove:
+      - requesterIn: { groups: [S0ONCALL] }
+        maxDuration: 30m
+        businessHoursOnly: true
+    optOut:
+      outsideBusinessHours: review
+      guests: deny
+      maxRequestsPerHour: 3
+`;
+
+const env = { PROD_DB_ADMIN_URL: 'postgresql://jit_admin:pw@prod-db:5432/app' };
+
+/** A small valid policy to vary one key at a time. */
+const base = {
+  securityChannel: 'C0SECURITY',
+  admins: { users: ['U0SEC1'] },
+  providers: { proddb: { type: 'postgres', url: 'postgresql://admin@db/app' } },
+  resources: {
+    'prod-db-write': {
+      description: 'Write access',
+      provider: 'proddb',
+      grant: { role: 'prod_write' },
+      duration: { default: '1h', max: '4h' },
+      approvals: [{ from: { users: ['U0DBA'] } }],
+    },
+  },
+};
+
+type Json = Record<string, unknown>;
+
+/** `base` with the value at `path` replaced (or removed when `value` is undefined); JSON is valid YAML. */
+function variant(path: string, value: unknown): string {
+  const copy = structuredClone(base) as Json;
+  const keys = path.split('.');
+  const last = keys.pop() as string;
+  let node: Json = copy;
+  for (const key of keys) {
+    node[key] ??= {};
+    node = node[key] as Json;
+  }
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+  return JSON.stringify(copy);
+}
+
+function errorOf(text: string, source: NodeJS.ProcessEnv = env): string {
+  try {
+    parsePolicy(text, source, 'jit.config.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected parsePolicy to throw');
+}
+
+describe('parsePolicy', () => {
+  it('reads the SPEC example, with durations in seconds and defaults filled in', () => {
+    const policy = parsePolicy(specExample, env);
+    expect(policy.timezone).toBe('Europe/Berlin');
+    expect(policy.securityChannel).toBe('C0SECURITY');
+    expect(policy.admins).toEqual({ users: ['U0SEC1'], groups: ['S0SECTEAM'] });
+    expect(policy.businessHours).toEqual({
+      days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+      from: '08:00',
+      to: '19:00',
+    });
+    expect(policy.providers).toEqual({ proddb: { type: 'postgres', url: env.PROD_DB_ADMIN_URL } });
+    const resource = policy.resources['prod-db-write'];
+    expect(resource).toEqual({
+      description: 'Write access to the production database',
+      provider: 'proddb',
+      grant: { role: 'prod_write' },
+      duration: { default: 3_600, max: 14_400 },
+      approvals: [
+        { from: { users: [], groups: ['S0DBA'] }, count: 1 },
+        { from: { users: ['U0CTO'], groups: [] }, count: 1 },
+      ],
+      autoApprove: [
+        { requesterIn: { users: [], groups: ['S0ONCALL'] }, maxDuration: 1_800, businessHoursOnly: true },
+      ],
+      optOut: { outsideBusinessHours: 'review', guests: 'deny', maxRequestsPerHour: 3, blockedUsers: [] },
+    });
+  });
+
+  it('fills in the optional top-level keys', () => {
+    const policy = parsePolicy(JSON.stringify(base), {});
+    expect(policy.timezone).toBe('UTC');
+    expect(policy.businessHours).toEqual({
+      days: ['mon', 'tue', 'wed', 'thu', 'fri'],
+      from: '08:00',
+      to: '19:00',
+    });
+    expect(policy.resources['prod-db-write']?.approvals[0]?.count).toBe(1);
+    expect(policy.resources['prod-db-write']?.autoApprove).toEqual([]);
+  });
+
+  it('rejects the webhook provider of the SPEC example, naming it', () => {
+    const withWebhook = specExample.replace(
+      'resources:',
+      [
+        '  ticketing:',
+        '    type: webhook',
+        '    url: ${GRANT_HOOK_URL}',
+        '    secret: ${GRANT_HOOK_SECRET}',
+        '',
+        'resources:',
+      ].join('\n'),
+    );
+    const message = errorOf(withWebhook, {
+      ...env,
+      GRANT_HOOK_URL: 'https://hooks.example',
+      GRANT_HOOK_SECRET: 's3cret',
+    });
+    expect(message).toMatch(/^jit\.config\.yaml: /);
+    expect(message).toContain('providers.ticketing');
+    expect(message).toContain('postgres');
+  });
+
+  describe('${VAR} interpolation', () => {
+    it('replaces variables inside longer strings and leaves other text alone', () => {
+      const text = variant('providers.proddb.url', 'postgresql://${DB_USER}:${DB_PASS}@db/app?x=$HOME');
+      const policy = parsePolicy(text, { DB_USER: 'jit', DB_PASS: 'p@ss' });
+      expect(policy.providers.proddb?.url).toBe('postgresql://jit:p@ss@db/app?x=$HOME');
+    });
+
+    it('names the key path of a missing variable, and every missing one', () => {
+      const message = errorOf(specExample.replace('description: Write', 'description: ${TEAM} write'), {});
+      expect(message).toContain('providers.proddb.url: environment variable PROD_DB_ADMIN_URL is not set');
+      expect(message).toContain('resources.prod-db-write.description: environment variable TEAM is not set');
+    });
+
+    it('treats an empty variable as missing', () => {
+      expect(errorOf(specExample, { PROD_DB_ADMIN_URL: '' })).toContain('PROD_DB_ADMIN_URL is not set');
+    });
+
+    it('names the index in lists', () => {
+      const message = errorOf(variant('admins.users', ['U0SEC1', '${SECOND_ADMIN}']), {});
+      expect(message).toContain('admins.users.1: environment variable SECOND_ADMIN is not set');
+    });
+  });
+
+  it.each([
+    [
+      'a bad duration',
+      'resources.prod-db-write.duration.max',
+      '4 hours',
+      'resources.prod-db-write.duration.max: "4 hours" is not a duration',
+    ],
+    [
+      'a zero duration',
+      'resources.prod-db-write.duration.default',
+      '0m',
+      'resources.prod-db-write.duration.default:',
+    ],
+    [
+      'a default above the max',
+      'resources.prod-db-write.duration',
+      { default: '5h', max: '4h' },
+      'resources.prod-db-write.duration.default: must not exceed max',
+    ],
+    [
+      'a min above the default',
+      'resources.prod-db-write.duration',
+      { default: '1h', max: '4h', min: '2h' },
+      'resources.prod-db-write.duration.min: must not exceed default',
+    ],
+    [
+      'a missing max',
+      'resources.prod-db-write.duration',
+      { default: '1h' },
+      'resources.prod-db-write.duration.max:',
+    ],
+    ['an unknown top-level key', 'colour', 'blue', '"colour"'],
+    [
+      'an unknown resource key',
+      'resources.prod-db-write.durations',
+      { max: '1h' },
+      'resources.prod-db-write: Unrecognized key: "durations"',
+    ],
+    [
+      'an unknown key in an approval level',
+      'resources.prod-db-write.approvals',
+      [{ from: { users: ['U0DBA'] }, cuont: 2 }],
+      'resources.prod-db-write.approvals.0',
+    ],
+    ['an unknown key in admins', 'admins.roles', ['x'], 'admins: Unrecognized key: "roles"'],
+    [
+      'an unknown provider',
+      'resources.prod-db-write.provider',
+      'ticketing',
+      'resources.prod-db-write.provider: no provider named "ticketing" (known: proddb)',
+    ],
+    [
+      'a grant role PostgreSQL would misread',
+      'resources.prod-db-write.grant',
+      { role: 'prod write; DROP' },
+      'resources.prod-db-write.grant.role:',
+    ],
+    [
+      'a reserved grant role',
+      'resources.prod-db-write.grant',
+      { role: 'public' },
+      'resources.prod-db-write.grant.role: is reserved',
+    ],
+    ['a missing grant role', 'resources.prod-db-write.grant', {}, 'resources.prod-db-write.grant.role:'],
+    ['a bad time zone', 'timezone', 'Mars/Olympus_Mons', 'timezone: must be an IANA time zone'],
+    ['a bad channel id', 'securityChannel', '#security', 'securityChannel: must be a Slack channel id'],
+    [
+      'a user name instead of a user id',
+      'admins.users',
+      ['alice'],
+      'admins.users.0: must be a Slack user id',
+    ],
+    ['a lower-case user id', 'admins.users', ['u0sec1'], 'admins.users.0: must be a Slack user id'],
+    [
+      'a user id as a group id',
+      'admins',
+      { groups: ['U0SEC1'] },
+      'admins.groups.0: must be a Slack user group id',
+    ],
+    [
+      'an approver group with a bad id',
+      'resources.prod-db-write.approvals',
+      [{ from: { groups: ['dba'] } }],
+      'resources.prod-db-write.approvals.0.from.groups.0:',
+    ],
+    [
+      'an approval level naming nobody',
+      'resources.prod-db-write.approvals',
+      [{ from: {} }],
+      'resources.prod-db-write.approvals.0.from: must name at least one user or group',
+    ],
+    [
+      'no approval levels',
+      'resources.prod-db-write.approvals',
+      [],
+      'resources.prod-db-write.approvals: needs at least one approval level',
+    ],
+    [
+      'a zero approval count',
+      'resources.prod-db-write.approvals',
+      [{ from: { users: ['U0DBA'] }, count: 0 }],
+      'resources.prod-db-write.approvals.0.count:',
+    ],
+    ['admins naming nobody', 'admins', {}, 'admins: must name at least one user or group'],
+    [
+      'a bad business-hours time',
+      'businessHours',
+      { days: ['mon'], from: '8:00', to: '19:00' },
+      'businessHours.from: must be a time like 08:00',
+    ],
+    [
+      'a bad weekday',
+      'businessHours',
+      { days: ['monday'], from: '08:00', to: '19:00' },
+      'businessHours.days.0:',
+    ],
+    [
+      'an upper-case resource name',
+      'resources.Prod',
+      base.resources['prod-db-write'],
+      'resources.Prod: resource names are lower-case letters',
+    ],
+    [
+      'an upper-case provider name',
+      'providers.ProdDB',
+      base.providers.proddb,
+      'providers.ProdDB: provider names are lower-case letters',
+    ],
+    [
+      'an opt-out action that does not exist',
+      'resources.prod-db-write.optOut',
+      { guests: 'ignore' },
+      'resources.prod-db-write.optOut.guests:',
+    ],
+    ['a missing security channel', 'securityChannel', undefined, 'securityChannel:'],
+  ])('refuses %s, naming the key path', (_name, path, value, expected) => {
+    const message = errorOf(variant(path, value));
+    expect(message).toMatch(/^jit\.config\.yaml: /);
+    expect(message).toContain(expected);
+  });
+
+  it('reports every problem, not only the first', () => {
+    const text = JSON.stringify({ ...base, timezone: 'Nowhere/Land', securityChannel: 'security' });
+    const message = errorOf(text);
+    expect(message).toContain('timezone:');
+    expect(message).toContain('securityChannel:');
+  });
+
+  it('refuses YAML that is not valid, or has a key twice', () => {
+    expect(errorOf('timezone: [UTC')).toContain('jit.config.yaml is not valid YAML');
+    expect(errorOf('timezone: UTC\ntimezone: Europe/Berlin\n')).toContain('is not valid YAML');
+  });
+
+  it('refuses an empty file and a file that is not a mapping', () => {
+    expect(errorOf('')).toMatch(/^jit\.config\.yaml: /);
+    expect(errorOf('- a\n- b\n')).toMatch(/^jit\.config\.yaml: /);
+  });
+});
