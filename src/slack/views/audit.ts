@@ -1,17 +1,9 @@
+import type { ChainedFields } from '../../audit/chain.js';
 import type { Message } from './messages.js';
 import { code, escapeText, mention, slackDate, truncate } from './text.js';
 
-export interface AuditView {
-  id: bigint;
-  at: Date;
-  requestId: string | null;
-  actor: string;
-  action: string;
-  fromState: string | null;
-  toState: string | null;
-  details: unknown;
-  hash: string;
-}
+/** An audit row as the security channel sees it. */
+export type AuditView = ChainedFields & { id: bigint; hash: string };
 
 const actionEmoji: Record<string, string> = {
   'request.created': ':inbox_tray:',

@@ -38,12 +38,11 @@ export function requestModal(resources: readonly ResourceOption[], metadata: Req
   }));
   if (options.length === 0) {
     // Slack rejects a select without options; without inputs there is nothing to submit either.
-    return {
-      type: 'modal',
-      callback_id: callbackIds.request,
-      private_metadata: JSON.stringify(metadata),
-      title: { type: 'plain_text', text: 'Request access' },
-      close: { type: 'plain_text', text: 'Close' },
+    return modal({
+      callbackId: callbackIds.request,
+      metadata,
+      title: 'Request access',
+      close: 'Close',
       blocks: [
         {
           type: 'section',
@@ -53,15 +52,14 @@ export function requestModal(resources: readonly ResourceOption[], metadata: Req
           },
         },
       ],
-    };
+    });
   }
-  return {
-    type: 'modal',
-    callback_id: callbackIds.request,
-    private_metadata: JSON.stringify(metadata),
-    title: { type: 'plain_text', text: 'Request access' },
-    submit: { type: 'plain_text', text: 'Request' },
-    close: { type: 'plain_text', text: 'Cancel' },
+  return modal({
+    callbackId: callbackIds.request,
+    metadata,
+    title: 'Request access',
+    submit: 'Request',
+    close: 'Cancel',
     blocks: [
       {
         type: 'input',
@@ -85,7 +83,7 @@ export function requestModal(resources: readonly ResourceOption[], metadata: Req
         element: { type: 'plain_text_input', action_id: requestFields.reason.action, multiline: true, max_length: 500 },
       },
     ],
-  };
+  });
 }
 
 /** What the deny modal carries: which request, and which message to update afterwards. */
@@ -94,13 +92,12 @@ export interface DenyModalMetadata {
 }
 
 export function denyModal(metadata: DenyModalMetadata): types.ModalView {
-  return {
-    type: 'modal',
-    callback_id: callbackIds.deny,
-    private_metadata: JSON.stringify(metadata),
-    title: { type: 'plain_text', text: 'Deny request' },
-    submit: { type: 'plain_text', text: 'Deny' },
-    close: { type: 'plain_text', text: 'Cancel' },
+  return modal({
+    callbackId: callbackIds.deny,
+    metadata,
+    title: 'Deny request',
+    submit: 'Deny',
+    close: 'Cancel',
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `Denying *${metadata.requestId}*. The requester will see your reason.` } },
       {
@@ -110,5 +107,25 @@ export function denyModal(metadata: DenyModalMetadata): types.ModalView {
         element: { type: 'plain_text_input', action_id: denyFields.reason.action, multiline: true, max_length: 500 },
       },
     ],
+  });
+}
+
+/** The frame every modal shares; `submit` is left out when there is nothing to submit. */
+function modal(options: {
+  callbackId: string;
+  metadata: unknown;
+  title: string;
+  submit?: string;
+  close: string;
+  blocks: types.ModalView['blocks'];
+}): types.ModalView {
+  return {
+    type: 'modal',
+    callback_id: options.callbackId,
+    private_metadata: JSON.stringify(options.metadata),
+    title: { type: 'plain_text', text: options.title },
+    ...(options.submit ? { submit: { type: 'plain_text', text: options.submit } } : {}),
+    close: { type: 'plain_text', text: options.close },
+    blocks: options.blocks,
   };
 }
