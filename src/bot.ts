@@ -54,8 +54,14 @@ export interface RunningBot {
 export async function startBot(options: BotOptions): Promise<RunningBot> {
   const { env, policy, logger } = options;
   const db = createPrismaClient(env.DATABASE_URL);
-  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null, lazyConnect: false });
-  redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  // Two connections, as BullMQ advises: producers (Slack handlers, the sweep, /readyz) fail fast
+  // while Redis is away — the database has the truth and the sweep catches up — while workers
+  // wait for it to come back.
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  const workerRedis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+  for (const connection of [redis, workerRedis]) {
+    connection.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
+  }
   const queues = createQueues(redis, options.queuePrefix ?? 'jit');
   const clock = options.clock ?? { now: () => new Date() };
   const providers = createProviders(policy.providers);
@@ -79,7 +85,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   registerCommands(app, deps);
   registerActions(app, deps);
 
-  const settings: WorkerSettings = { connection: redis, prefix: options.queuePrefix ?? 'jit', logger, ...options.workers };
+  const settings: WorkerSettings = { connection: workerRedis, prefix: options.queuePrefix ?? 'jit', logger, ...options.workers };
   const notifier = createNotifier(deps, app.client);
   const workers: Worker[] = [
     startGrantWorker(deps, settings),
@@ -107,6 +113,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       await Promise.all([...providers.values()].map((p) => p.close()));
       await db.$disconnect();
       redis.disconnect();
+      workerRedis.disconnect();
     },
   };
 }

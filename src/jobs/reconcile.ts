@@ -6,13 +6,14 @@ import { jobIds, jobQueueFor, type Queues } from './queues.js';
  * The database is the truth and BullMQ the fast path. This sweep makes the queues agree with the
  * database again after Redis lost data, a process died between commit and enqueue, or a job
  * ran out of attempts: every active grant has an expiry job (due now if overdue), every approved
- * request a grant job, every unposted audit event a post job. Runs at start-up and on a timer
+ * request a grant job, every pending request whose approvers were never asked a notify job, and
+ * every unposted audit event a post job. Runs at start-up and on a timer
  * (not a BullMQ repeatable job, which would vanish with Redis); each replica may run it, since
  * every job id is deterministic.
  */
 export async function reconcileQueues(deps: Deps, queues: Queues): Promise<ReconcileReport> {
   const jobs = jobQueueFor(queues, () => deps.clock.now());
-  const report: ReconcileReport = { expiries: 0, grants: 0, auditPosts: 0 };
+  const report: ReconcileReport = { expiries: 0, grants: 0, approverAsks: 0, auditPosts: 0 };
   const now = deps.clock.now();
   const settled = new Date(now.getTime() - 10_000);
 
@@ -32,6 +33,17 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
     if (await ensureJob(queues.grant, jobIds.grant(id), () => jobs.grant(id))) report.grants++;
   }
 
+  // Approvers never asked (Redis was away when the request was made, or Slack for longer than
+  // the notify job's retries).
+  const unasked = await deps.db.accessRequest.findMany({
+    where: { state: 'pending', createdAt: { lt: settled }, messages: { none: { purpose: 'approver' } } },
+    select: { id: true, version: true, state: true },
+  });
+  for (const request of unasked) {
+    const id = jobIds.notify(request.id, 'ask-approvers', request.version);
+    if (await ensureJob(queues.notify, id, () => jobs.notify(request, 'ask-approvers'))) report.approverAsks++;
+  }
+
   const unposted = await deps.db.auditEvent.findMany({
     where: { postedAt: null, at: { lt: settled } },
     select: { id: true },
@@ -42,7 +54,7 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
     if (await ensureJob(queues.audit, jobIds.audit(id), () => jobs.postAudit([id]))) report.auditPosts++;
   }
 
-  if (report.expiries + report.grants + report.auditPosts > 0) {
+  if (Object.values(report).some((n) => n > 0)) {
     deps.logger.warn(report, 'reconcile re-created missing jobs');
   }
   return report;
@@ -51,6 +63,7 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
 export interface ReconcileReport {
   expiries: number;
   grants: number;
+  approverAsks: number;
   auditPosts: number;
 }
 

@@ -96,6 +96,21 @@ describe('revocation', () => {
     await h.slash(users.alice, `release ${id}`);
   });
 
+  it('accepts a request while Redis is away, and the sweep asks the approvers afterwards', async () => {
+    h.bot.redis.disconnect();
+    const id = await h.request(users.alice, 'prod-db-write', '30m'); // answered, not hung
+    expect((await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).state).toBe('pending');
+    expect(h.fake.callsTo('chat.postMessage').some((c) => String(c.args.text).includes(id))).toBe(false);
+
+    await h.bot.redis.connect();
+    // The sweep leaves requests younger than a few seconds to the normal path; look from later.
+    const later = { ...h.bot.deps, clock: { now: () => new Date(Date.now() + 60_000) } };
+    const report = await reconcileQueues(later, h.bot.queues);
+    expect(report.approverAsks).toBe(1);
+    await h.approverMessage(id, users.bob);
+    await h.slash(users.alice, `release ${id}`);
+  });
+
   it('still expires a grant after the bot restarts', async () => {
     const id = await approvedGrant('3s');
     await h.restartBot();
