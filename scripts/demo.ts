@@ -21,17 +21,24 @@ const login = 'jit_demo_alice';
 const people = { alice: 'UDEMOALICE', bob: 'UDEMOBOB', sec: 'UDEMOSEC' };
 const secret = 'demo-signing-secret';
 const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://jit:jit@127.0.0.1:5432/jit';
-const providerUrl = process.env.DEMO_PROVIDER_URL ?? 'postgresql://jit_granter:jit_granter@127.0.0.1:5432/jit';
+const providerUrl =
+  process.env.DEMO_PROVIDER_URL ?? 'postgresql://jit_granter:jit_granter@127.0.0.1:5432/jit';
 
 const say = (who: string, text: string) => console.log(`\n\x1b[1m${who}\x1b[0m ${text}`);
-const plainText = (value: unknown) => String(value).replace(/<@(\w+)>/g, '@$1').replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1');
+const plainText = (value: unknown) =>
+  String(value)
+    .replace(/<@(\w+)>/g, '@$1')
+    .replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1');
 
 async function prepareDatabaseRoles(): Promise<void> {
   const { Client } = await import('pg');
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    for (const [name, options] of [[role, 'NOLOGIN'], [login, "LOGIN PASSWORD 'demo'"]] as const) {
+    for (const [name, options] of [
+      [role, 'NOLOGIN'],
+      [login, "LOGIN PASSWORD 'demo'"],
+    ] as const) {
       const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
       if (!rowCount) await client.query(`CREATE ROLE ${escapeIdentifier(name)} ${options}`);
     }
@@ -96,28 +103,55 @@ resources:
   console.log(`jit-bot is up on http://127.0.0.1:${bot.port} (Slack Web API faked at ${fake.apiUrl})`);
 
   say('alice:', '/jit request prod-db-write 15s demo: checking INC-42');
-  await postSlashCommand(url, secret, { text: 'request prod-db-write 15s demo: checking INC-42', user_id: people.alice, response_url: fake.responseUrl('demo') });
+  await postSlashCommand(url, secret, {
+    text: 'request prod-db-write 15s demo: checking INC-42',
+    user_id: people.alice,
+    response_url: fake.responseUrl('demo'),
+  });
   const reply = await fake.waitForResponse((r) => r.id === 'demo');
   say('jit-bot → alice (ephemeral):', plainText(reply.body.text));
   const requestId = /JIT-[0-9A-Z]{6}/.exec(String(reply.body.text))?.[0] as string;
 
-  const ask = await fake.waitFor('chat.postMessage', (c) => c.args.channel === `D${people.bob}` && String(c.args.text).includes(requestId));
+  const ask = await fake.waitFor(
+    'chat.postMessage',
+    (c) => c.args.channel === `D${people.bob}` && String(c.args.text).includes(requestId),
+  );
   say('jit-bot → bob (DM with Approve / Deny):', plainText(ask.args.text));
 
   say('bob:', 'clicks Approve');
-  await postBlockAction(url, secret, { user_id: people.bob, action_id: actionIds.approve, value: requestId, channel_id: String(ask.args.channel), message_ts: String(ask.result.ts), response_url: fake.responseUrl('click') });
-  const granted = await fake.waitFor('chat.postMessage', (c) => c.args.channel === `D${people.alice}` && String(c.args.text).includes('you have'));
+  await postBlockAction(url, secret, {
+    user_id: people.bob,
+    action_id: actionIds.approve,
+    value: requestId,
+    channel_id: String(ask.args.channel),
+    message_ts: String(ask.result.ts),
+    response_url: fake.responseUrl('click'),
+  });
+  const granted = await fake.waitFor(
+    'chat.postMessage',
+    (c) => c.args.channel === `D${people.alice}` && String(c.args.text).includes('you have'),
+  );
   say('jit-bot → alice (DM):', plainText(granted.args.text));
   say('PostgreSQL:', `${login} is a member of ${role}: ${await isMember()}`);
 
   console.log('\n… waiting for the grant to expire (15 s) …');
-  const expired = await fake.waitFor('chat.postMessage', (c) => c.args.channel === `D${people.alice}` && String(c.args.text).includes(`${requestId}\`: your access`), { timeoutMs: 60_000 });
+  const expired = await fake.waitFor(
+    'chat.postMessage',
+    (c) =>
+      c.args.channel === `D${people.alice}` && String(c.args.text).includes(`${requestId}\`: your access`),
+    { timeoutMs: 60_000 },
+  );
   say('jit-bot → alice (DM):', plainText(expired.args.text));
   say('PostgreSQL:', `${login} is a member of ${role}: ${await isMember()}`);
 
-  await fake.waitFor('chat.postMessage', (c) => c.args.channel === 'C0SECURITY' && String(c.args.text).startsWith(`request.expired ${requestId}`));
+  await fake.waitFor(
+    'chat.postMessage',
+    (c) => c.args.channel === 'C0SECURITY' && String(c.args.text).startsWith(`request.expired ${requestId}`),
+  );
   say('#security channel:', '');
-  for (const call of fake.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0SECURITY' && String(c.args.text).includes(requestId))) {
+  for (const call of fake
+    .callsTo('chat.postMessage')
+    .filter((c) => c.args.channel === 'C0SECURITY' && String(c.args.text).includes(requestId))) {
     console.log(`  ${plainText(call.args.text)}`);
   }
 

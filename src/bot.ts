@@ -85,7 +85,12 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   registerCommands(app, deps);
   registerActions(app, deps);
 
-  const settings: WorkerSettings = { connection: workerRedis, prefix: options.queuePrefix ?? 'jit', logger, ...options.workers };
+  const settings: WorkerSettings = {
+    connection: workerRedis,
+    prefix: options.queuePrefix ?? 'jit',
+    logger,
+    ...options.workers,
+  };
   const notifier = createNotifier(deps, app.client);
   const workers: Worker[] = [
     startGrantWorker(deps, settings),

@@ -1,4 +1,4 @@
-import type { Logger as SlackLogger, LogLevel } from '@slack/bolt';
+import type { LogLevel, Logger as SlackLogger } from '@slack/bolt';
 import { type Logger, pino } from 'pino';
 
 /**
@@ -38,11 +38,13 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
 /** Bolt's logger interface on top of pino, so Bolt's own messages share our format and redaction. */
 export function boltLogger(logger: Logger): SlackLogger {
   let child = logger.child({ component: 'bolt' });
-  const write = (level: 'debug' | 'info' | 'warn' | 'error') => (...msg: unknown[]) => {
-    const [first, ...rest] = msg;
-    if (first instanceof Error) child[level]({ err: first }, rest.map(String).join(' '));
-    else child[level](msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' '));
-  };
+  const write =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...msg: unknown[]) => {
+      const [first, ...rest] = msg;
+      if (first instanceof Error) child[level]({ err: first }, rest.map(String).join(' '));
+      else child[level](msg.map((m) => (typeof m === 'string' ? m : JSON.stringify(m))).join(' '));
+    };
   return {
     debug: write('debug'),
     info: write('info'),

@@ -27,7 +27,16 @@ describe('logger redaction', () => {
     const out = text();
     expect(out).toContain('JIT-7K2MQ9');
     expect(out).toContain('[redacted]');
-    for (const secret of ['xoxb-111', 'xapp-222', 'hunter2', 'hunter3', 'hunter4', 'xoxb-333', 'sig-secret-555', 'hunter5']) {
+    for (const secret of [
+      'xoxb-111',
+      'xapp-222',
+      'hunter2',
+      'hunter3',
+      'hunter4',
+      'xoxb-333',
+      'sig-secret-555',
+      'hunter5',
+    ]) {
       expect(out).not.toContain(secret);
     }
   });

@@ -13,7 +13,10 @@ export async function afterCommit(
   const results = await Promise.allSettled(steps.map((step) => step()));
   for (const result of results) {
     if (result.status === 'rejected') {
-      deps.logger.error({ err: result.reason, requestId }, 'follow-up job could not be enqueued; the sweep will retry');
+      deps.logger.error(
+        { err: result.reason, requestId },
+        'follow-up job could not be enqueued; the sweep will retry',
+      );
     }
   }
 }

@@ -20,7 +20,11 @@ export interface ApprovalResult {
  * approvers, the unique (request, approver) pair counts a person once, and a request that is no
  * longer pending refuses with `Conflict`.
  */
-export async function approveRequest(deps: Deps, requestId: string, approverId: string): Promise<ApprovalResult> {
+export async function approveRequest(
+  deps: Deps,
+  requestId: string,
+  approverId: string,
+): Promise<ApprovalResult> {
   const found = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
   if (!found) throw new NotFound(`No request ${requestId}.`);
   const levels = await approvalLevelsFor(deps, resourcePolicy(deps, found.resource));
@@ -43,7 +47,13 @@ export async function approveRequest(deps: Deps, requestId: string, approverId: 
         data: { decidedAt: deps.clock.now(), decidedBy: approverId },
         details: { level: level + 1 },
       });
-      return { kind: 'done' as const, request: done.request, auditIds: [done.auditId], outcome: 'approved' as const, level };
+      return {
+        kind: 'done' as const,
+        request: done.request,
+        auditIds: [done.auditId],
+        outcome: 'approved' as const,
+        level,
+      };
     }
     // Progress within `pending` is not a state change, but it is still part of the trail; the
     // version bump makes the approvers' messages refresh.
@@ -53,10 +63,23 @@ export async function approveRequest(deps: Deps, requestId: string, approverId: 
     });
     const auditId = await appendAuditEvent(
       tx,
-      { requestId, actor: approverId, action: 'request.approval_recorded', fromState: 'pending', toState: 'pending', details: { level: level + 1 } },
+      {
+        requestId,
+        actor: approverId,
+        action: 'request.approval_recorded',
+        fromState: 'pending',
+        toState: 'pending',
+        details: { level: level + 1 },
+      },
       deps.clock.now(),
     );
-    return { kind: 'done' as const, request: progressed, auditIds: [auditId], outcome: 'recorded' as const, level };
+    return {
+      kind: 'done' as const,
+      request: progressed,
+      auditIds: [auditId],
+      outcome: 'recorded' as const,
+      level,
+    };
   });
 
   if (result.kind === 'refused') {
@@ -82,11 +105,23 @@ export async function approveRequest(deps: Deps, requestId: string, approverId: 
  * Self-approval and approvals by non-approvers are worth the security team's attention; a repeat
  * click by someone who already approved is not, so the caller skips those.
  */
-async function auditRefusal(deps: Deps, request: AccessRequest, actorId: string, reason: string): Promise<void> {
+async function auditRefusal(
+  deps: Deps,
+  request: AccessRequest,
+  actorId: string,
+  reason: string,
+): Promise<void> {
   const auditId = await deps.db.$transaction((tx) =>
     appendAuditEvent(
       tx,
-      { requestId: request.id, actor: actorId, action: 'approval.refused', fromState: request.state, toState: request.state, details: { reason } },
+      {
+        requestId: request.id,
+        actor: actorId,
+        action: 'approval.refused',
+        fromState: request.state,
+        toState: request.state,
+        details: { reason },
+      },
       deps.clock.now(),
     ),
   );

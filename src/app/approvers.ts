@@ -4,12 +4,18 @@ import type { Deps } from './deps.js';
 import { NotFound } from './errors.js';
 
 /** Expands users and Slack user groups into one set of user ids. */
-export async function resolvePrincipals(deps: Pick<Deps, 'directory'>, principals: Principals): Promise<Set<string>> {
+export async function resolvePrincipals(
+  deps: Pick<Deps, 'directory'>,
+  principals: Principals,
+): Promise<Set<string>> {
   const groups = await Promise.all(principals.groups.map((g) => deps.directory.groupMembers(g)));
   return new Set([...principals.users, ...groups.flat()]);
 }
 
-export async function approvalLevelsFor(deps: Pick<Deps, 'directory'>, resource: ResourcePolicy): Promise<ResolvedLevel[]> {
+export async function approvalLevelsFor(
+  deps: Pick<Deps, 'directory'>,
+  resource: ResourcePolicy,
+): Promise<ResolvedLevel[]> {
   return Promise.all(
     resource.approvals.map(async (level) => ({
       approvers: await resolvePrincipals(deps, level.from),

@@ -3,7 +3,7 @@ import type { AccessRequest } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, resourcePolicy } from './approvers.js';
 import type { Deps } from './deps.js';
-import { NotAllowed, NotFound, checked, sentence } from './errors.js';
+import { checked, NotAllowed, NotFound, sentence } from './errors.js';
 import { applyTransition, lockRequest } from './transition.js';
 
 /** An approver of any level denies a pending request, with a reason the requester is shown. */

@@ -59,7 +59,12 @@ export interface JobQueue {
   grant(requestId: string): Promise<void>;
   expireAt(requestId: string, at: Date): Promise<void>;
   /** Retry a release or revoke the provider could not do right away. */
-  retryRevoke(requestId: string, event: 'release' | 'revoke', actorId: string, reason: string | null): Promise<void>;
+  retryRevoke(
+    requestId: string,
+    event: 'release' | 'revoke',
+    actorId: string,
+    reason: string | null,
+  ): Promise<void>;
   /** Notify about `request` as it is now (its version and state are part of the job). */
   notify(request: NotifySubject, kind: NotificationKind): Promise<void>;
   postAudit(eventIds: readonly bigint[]): Promise<void>;

@@ -15,7 +15,9 @@ export function grantTargetFor(
 ): { provider: Provider; target: GrantTarget } {
   const resource = deps.policy.resources[request.resource];
   if (!resource) {
-    throw new ProviderUnavailable(`Resource ${request.resource} of ${request.id} is not in the policy file any more.`);
+    throw new ProviderUnavailable(
+      `Resource ${request.resource} of ${request.id} is not in the policy file any more.`,
+    );
   }
   const provider = deps.providers.get(resource.provider);
   if (!provider) throw new ProviderUnavailable(`Provider ${resource.provider} is not configured.`);

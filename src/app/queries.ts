@@ -27,7 +27,11 @@ export async function listOpenRequests(deps: Pick<Deps, 'db'>, requesterId: stri
 }
 
 /** Pending requests whose current approval level includes `approverId` and that they can still approve. */
-export async function listAwaitingApprover(deps: Deps, approverId: string, limit = 20): Promise<RequestWithApprovals[]> {
+export async function listAwaitingApprover(
+  deps: Deps,
+  approverId: string,
+  limit = 20,
+): Promise<RequestWithApprovals[]> {
   const pending = await deps.db.accessRequest.findMany({
     where: { state: 'pending', requesterId: { not: approverId }, approvals: { none: { approverId } } },
     include: { approvals: true },

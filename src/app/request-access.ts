@@ -1,13 +1,13 @@
 import { appendAuditEvent } from '../audit/chain.js';
 import { formatDuration, parseDuration } from '../domain/duration.js';
-import { newRequestId } from '../domain/ids.js';
 import { resolveIdentity } from '../domain/identity.js';
+import { newRequestId } from '../domain/ids.js';
 import { checkApprovable, checkDuration, checkReason } from '../domain/policy.js';
 import { type AccessRequest, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor } from './approvers.js';
 import type { Deps } from './deps.js';
-import { InvalidInput, NotAllowed, checked } from './errors.js';
+import { checked, InvalidInput, NotAllowed } from './errors.js';
 
 export interface AccessRequestInput {
   requesterId: string;
@@ -26,7 +26,9 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
   const resource = deps.policy.resources[input.resource];
   if (!resource) {
     const known = Object.keys(deps.policy.resources).sort().join(', ');
-    throw new InvalidInput(`Unknown resource "${input.resource}". Available: ${known}.`, { field: 'resource' });
+    throw new InvalidInput(`Unknown resource "${input.resource}". Available: ${known}.`, {
+      field: 'resource',
+    });
   }
   const durationSec = checked(
     checkDuration(parseRequestedDuration(input.duration), resource.duration, formatDuration),
@@ -41,7 +43,7 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
   if (!identity) {
     throw new InvalidInput(
       `Your Slack profile has no email, so there is no ${resource.provider} login to grant to. ` +
-        'Ask the security team to map you in the provider\'s `identities`.',
+        "Ask the security team to map you in the provider's `identities`.",
     );
   }
   const levels = await approvalLevelsFor(deps, resource);
@@ -67,7 +69,9 @@ function parseRequestedDuration(text: string | null): number | null {
   if (text === null || text.trim() === '') return null;
   const seconds = parseDuration(text);
   if (seconds === null) {
-    throw new InvalidInput(`"${text}" is not a duration. Use e.g. 90s, 30m, 2h, 1d or 1h30m.`, { field: 'duration' });
+    throw new InvalidInput(`"${text}" is not a duration. Use e.g. 90s, 30m, 2h, 1d or 1h30m.`, {
+      field: 'duration',
+    });
   }
   return seconds;
 }
@@ -88,7 +92,12 @@ async function createWithFreshId(deps: Deps, data: NewRequest) {
             actor: data.requesterId,
             action: 'request.created',
             toState: 'pending',
-            details: { resource: data.resource, durationSec: data.durationSec, reason: data.reason, identity: data.identity },
+            details: {
+              resource: data.resource,
+              durationSec: data.durationSec,
+              reason: data.reason,
+              identity: data.identity,
+            },
           },
           deps.clock.now(),
         );

@@ -1,4 +1,4 @@
-import { appendAuditEvent, type AuditInput } from '../audit/chain.js';
+import { type AuditInput, appendAuditEvent } from '../audit/chain.js';
 import { auditActionFor, type LifecycleEvent, transition } from '../domain/lifecycle.js';
 import type { AccessRequest, Prisma } from '../generated/prisma/client.js';
 import type { Deps } from './deps.js';
@@ -49,7 +49,11 @@ export async function applyTransition(
   if (!step.ok) throw new Conflict(`${current.id}: ${step.reason}.`);
   const { count } = await tx.accessRequest.updateMany({
     where: { id: current.id, version: current.version },
-    data: { ...(input.data as Prisma.AccessRequestUpdateManyMutationInput), state: step.to, version: { increment: 1 } },
+    data: {
+      ...(input.data as Prisma.AccessRequestUpdateManyMutationInput),
+      state: step.to,
+      version: { increment: 1 },
+    },
   });
   if (count !== 1) throw new StaleVersion(current);
   const audit: AuditInput = {

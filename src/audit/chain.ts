@@ -48,7 +48,10 @@ export function hashAuditEvent(prevHash: string, event: ChainedFields): string {
     toState: event.toState,
     details: event.details,
   });
-  return createHash('sha256').update(prevHash).update(body ?? '').digest('hex');
+  return createHash('sha256')
+    .update(prevHash)
+    .update(body ?? '')
+    .digest('hex');
 }
 
 /**

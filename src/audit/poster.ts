@@ -10,7 +10,11 @@ import { auditEventMessage } from '../slack/views/audit.js';
  * delivery: the job skips events already posted, and the sweep re-enqueues any left unposted
  * (Redis lost, Slack down for longer than the retries).
  */
-export async function postAuditEvent(deps: Pick<Deps, 'db' | 'policy' | 'clock'>, client: WebClient, eventId: bigint): Promise<'posted' | 'skipped'> {
+export async function postAuditEvent(
+  deps: Pick<Deps, 'db' | 'policy' | 'clock'>,
+  client: WebClient,
+  eventId: bigint,
+): Promise<'posted' | 'skipped'> {
   const event = await deps.db.auditEvent.findUnique({ where: { id: eventId } });
   if (!event || event.postedAt) return 'skipped';
   await client.chat.postMessage({ channel: deps.policy.securityChannel, ...auditEventMessage(event) });
@@ -18,7 +22,11 @@ export async function postAuditEvent(deps: Pick<Deps, 'db' | 'policy' | 'clock'>
   return 'posted';
 }
 
-export function startAuditPoster(deps: Pick<Deps, 'db' | 'policy' | 'clock'>, client: WebClient, settings: WorkerSettings) {
+export function startAuditPoster(
+  deps: Pick<Deps, 'db' | 'policy' | 'clock'>,
+  client: WebClient,
+  settings: WorkerSettings,
+) {
   return startWorker<AuditJob>('audit', { ...settings, concurrency: 1 }, async (job: Job<AuditJob>) =>
     postAuditEvent(deps, client, BigInt(job.data.eventId)),
   );

@@ -10,9 +10,7 @@ const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
 export const envSchema = z.object({
   SLACK_BOT_TOKEN: z.string().regex(/^xoxb-\S+$/, 'must be a bot token starting with xoxb-'),
   SLACK_SIGNING_SECRET: z.string().min(1, 'is required (Basic Information → Signing Secret)'),
-  SLACK_APP_TOKEN: optional(
-    z.string().regex(/^xapp-\S+$/, 'must be an app-level token starting with xapp-'),
-  ),
+  SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-\S+$/, 'must be an app-level token starting with xapp-')),
   SLACK_API_URL: withDefault(
     z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
     'https://slack.com/api/',
@@ -26,10 +24,7 @@ export const envSchema = z.object({
   ),
   PORT: withDefault(z.coerce.number().int().min(0).max(65_535), 3000),
   JIT_CONFIG: withDefault(z.string().min(1), './jit.config.yaml'),
-  LOG_LEVEL: withDefault(
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    'info',
-  ),
+  LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
   JIT_HOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
   GITHUB_WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
 });

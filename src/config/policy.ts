@@ -81,7 +81,9 @@ function formatPath(path: readonly PathKey[]): string {
 }
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: PathKey[] = []): string {
-  return issues.map((issue) => `${formatPath([...prefix, ...issue.path])}: ${issueMessage(issue)}`).join('; ');
+  return issues
+    .map((issue) => `${formatPath([...prefix, ...issue.path])}: ${issueMessage(issue)}`)
+    .join('; ');
 }
 
 /** A bad record key (a resource or provider name) says why, not only "Invalid key in record". */

@@ -125,10 +125,9 @@ function defaultMigrationsDir(): string {
 }
 
 async function acquireMigrationLock(client: Client, logger: MigrationLogger): Promise<void> {
-  const tried = await client.query<{ locked: boolean }>(
-    'SELECT pg_try_advisory_lock($1) AS locked',
-    [PRISMA_MIGRATE_LOCK_KEY],
-  );
+  const tried = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+    PRISMA_MIGRATE_LOCK_KEY,
+  ]);
   if (tried.rows[0]?.locked) return;
   // Another replica is migrating; once it is done we will find nothing left to apply.
   logger.info({ lockKey: PRISMA_MIGRATE_LOCK_KEY }, 'waiting for another migration runner');
@@ -149,11 +148,7 @@ function isApplied(row: TrackingRow): boolean {
 }
 
 /** Refuses to build on a history that differs from the files: the result would be a guess. */
-function assertHistoryMatches(
-  rows: TrackingRow[],
-  local: LocalMigration[],
-  migrationsDir: string,
-): void {
+function assertHistoryMatches(rows: TrackingRow[], local: LocalMigration[], migrationsDir: string): void {
   const byName = new Map(local.map((migration) => [migration.name, migration]));
   const problems: string[] = [];
   for (const row of rows) {
@@ -166,9 +161,7 @@ function assertHistoryMatches(
           `then mark it with \`prisma migrate resolve --rolled-back ${name}\` (or --applied)`,
       );
     } else if (!file) {
-      problems.push(
-        `migration ${name} is applied to the database but missing from ${migrationsDir}`,
-      );
+      problems.push(`migration ${name} is applied to the database but missing from ${migrationsDir}`);
     } else if (!checksumMatches(file.sql, row.checksum)) {
       problems.push(
         `migration ${name} was edited after it was applied (checksum differs); restore it and ` +
@@ -186,11 +179,7 @@ function checksumMatches(sql: string, recorded: string): boolean {
 }
 
 /** The script and its tracking row commit together, so a failure leaves no trace to repair. */
-async function applyOne(
-  client: Client,
-  migration: LocalMigration,
-  logger: MigrationLogger,
-): Promise<void> {
+async function applyOne(client: Client, migration: LocalMigration, logger: MigrationLogger): Promise<void> {
   const startedAt = Date.now();
   await client.query('BEGIN');
   try {
@@ -208,10 +197,7 @@ async function applyOne(
       cause: error,
     });
   }
-  logger.info(
-    { migration: migration.name, durationMs: Date.now() - startedAt },
-    'applied migration',
-  );
+  logger.info({ migration: migration.name, durationMs: Date.now() - startedAt }, 'applied migration');
 }
 
 function describeError(error: unknown): string {

@@ -30,7 +30,11 @@ export type ApprovalRefusal = 'self' | 'repeat' | 'not-approver' | 'complete';
 export const maxReasonLength = 500;
 
 /** The requested duration (default when none was given), or why it is not allowed. */
-export function checkDuration(requested: number | null, limits: DurationLimits, fmt: (s: number) => string): Check<number> {
+export function checkDuration(
+  requested: number | null,
+  limits: DurationLimits,
+  fmt: (s: number) => string,
+): Check<number> {
   const seconds = requested ?? limits.default;
   if (seconds > limits.max) {
     return { ok: false, reason: `${fmt(seconds)} is longer than the maximum of ${fmt(limits.max)}` };
@@ -88,7 +92,10 @@ export function checkApprovable(levels: readonly ResolvedLevel[], requesterId: s
 }
 
 /** Index of the first level that still needs approvals, or null when every level is satisfied. */
-export function currentLevel(levels: readonly ResolvedLevel[], approvals: readonly ApprovalRecord[]): number | null {
+export function currentLevel(
+  levels: readonly ResolvedLevel[],
+  approvals: readonly ApprovalRecord[],
+): number | null {
   for (const [i, level] of levels.entries()) {
     if (approvals.filter((a) => a.level === i).length < level.count) return i;
   }
@@ -136,8 +143,13 @@ export function decideApproval(
 }
 
 /** Whether `actorId` may deny: any approver of any level, never the requester. */
-export function checkDenier(levels: readonly ResolvedLevel[], actorId: string, requesterId: string): Check<true> {
-  if (actorId === requesterId) return { ok: false, reason: 'you cannot deny your own request; release or cancel it instead' };
+export function checkDenier(
+  levels: readonly ResolvedLevel[],
+  actorId: string,
+  requesterId: string,
+): Check<true> {
+  if (actorId === requesterId)
+    return { ok: false, reason: 'you cannot deny your own request; release or cancel it instead' };
   if (!levels.some((l) => l.approvers.has(actorId))) {
     return { ok: false, reason: 'you are not an approver for this request' };
   }

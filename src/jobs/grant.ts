@@ -11,7 +11,11 @@ export function startGrantWorker(deps: Deps, settings: WorkerSettings) {
       return await grantAccess(deps, job.data.requestId);
     } catch (error) {
       if (!isLastAttempt(job)) throw error;
-      await failGrant(deps, job.data.requestId, `could not grant after ${job.attemptsMade + 1} attempts: ${(error as Error).message}`);
+      await failGrant(
+        deps,
+        job.data.requestId,
+        `could not grant after ${job.attemptsMade + 1} attempts: ${(error as Error).message}`,
+      );
       return 'failed';
     }
   });

@@ -83,7 +83,11 @@ export function jobQueueFor(queues: Queues, now: () => Date): JobQueue {
       );
     },
     async retryRevoke(requestId, event, actorId, reason) {
-      await queues.revoke.add(event, { requestId, event, actorId, reason }, { jobId: jobIds.revoke(requestId, event) });
+      await queues.revoke.add(
+        event,
+        { requestId, event, actorId, reason },
+        { jobId: jobIds.revoke(requestId, event) },
+      );
     },
     async notify(request, kind) {
       const data = { requestId: request.id, kind, version: request.version, state: request.state };
@@ -92,7 +96,11 @@ export function jobQueueFor(queues: Queues, now: () => Date): JobQueue {
     async postAudit(eventIds) {
       if (eventIds.length === 0) return;
       await queues.audit.addBulk(
-        eventIds.map((id) => ({ name: 'post', data: { eventId: String(id) }, opts: { ...jobOptions.audit, jobId: jobIds.audit(id) } })),
+        eventIds.map((id) => ({
+          name: 'post',
+          data: { eventId: String(id) },
+          opts: { ...jobOptions.audit, jobId: jobIds.audit(id) },
+        })),
       );
     },
   };

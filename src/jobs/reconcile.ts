@@ -22,7 +22,12 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
     select: { id: true, expiresAt: true },
   });
   for (const { id, expiresAt } of active) {
-    if (await ensureJob(queues.revoke, jobIds.expire(id, expiresAt as Date), () => jobs.expireAt(id, expiresAt as Date))) report.expiries++;
+    if (
+      await ensureJob(queues.revoke, jobIds.expire(id, expiresAt as Date), () =>
+        jobs.expireAt(id, expiresAt as Date),
+      )
+    )
+      report.expiries++;
   }
 
   const approved = await deps.db.accessRequest.findMany({
@@ -41,7 +46,8 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
   });
   for (const request of unasked) {
     const id = jobIds.notify(request.id, 'ask-approvers', request.version);
-    if (await ensureJob(queues.notify, id, () => jobs.notify(request, 'ask-approvers'))) report.approverAsks++;
+    if (await ensureJob(queues.notify, id, () => jobs.notify(request, 'ask-approvers')))
+      report.approverAsks++;
   }
 
   const unposted = await deps.db.auditEvent.findMany({
@@ -84,7 +90,11 @@ async function ensureJob(queue: Queue, jobId: string, add: () => Promise<void>):
 }
 
 /** Runs the sweep now and then every `intervalMs`; failures are logged and retried next time. */
-export function startReconcileLoop(deps: Deps, queues: Queues, intervalMs: number): { stop(): void; done: Promise<void> } {
+export function startReconcileLoop(
+  deps: Deps,
+  queues: Queues,
+  intervalMs: number,
+): { stop(): void; done: Promise<void> } {
   let running: Promise<unknown> = Promise.resolve();
   const run = () => {
     running = reconcileQueues(deps, queues).catch((err) => deps.logger.error({ err }, 'reconcile failed'));

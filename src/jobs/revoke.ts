@@ -1,8 +1,8 @@
 import type { Job } from 'bullmq';
-import { appendAuditEvent } from '../audit/chain.js';
 import type { Deps } from '../app/deps.js';
 import { endGrant } from '../app/end-grant.js';
 import { Conflict, NotFound } from '../app/errors.js';
+import { appendAuditEvent } from '../audit/chain.js';
 import type { RevokeJob } from './queues.js';
 import { startWorker, type WorkerSettings } from './workers.js';
 
@@ -48,6 +48,9 @@ async function recordRevokeFailing(deps: Deps, job: Job<RevokeJob>, error: Error
       deps.clock.now(),
     ),
   );
-  deps.logger.error({ requestId, err: error, attempt: job.attemptsMade + 1 }, 'revocation keeps failing; retrying');
+  deps.logger.error(
+    { requestId, err: error, attempt: job.attemptsMade + 1 },
+    'revocation keeps failing; retrying',
+  );
   await deps.jobs.postAudit([auditId]).catch(() => undefined);
 }

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { type Processor, Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type QueueKind, queueNames } from './queues.js';
 
@@ -15,7 +15,11 @@ export interface WorkerSettings {
 }
 
 /** A BullMQ worker with our defaults: capped exponential backoff and logged failures. */
-export function startWorker<T>(kind: QueueKind, settings: WorkerSettings, processor: Processor<T>): Worker<T> {
+export function startWorker<T>(
+  kind: QueueKind,
+  settings: WorkerSettings,
+  processor: Processor<T>,
+): Worker<T> {
   const base = settings.retryDelayMs ?? 1_000;
   const cap = settings.maxRetryDelayMs ?? 60_000;
   const options: WorkerOptions = {

@@ -238,8 +238,14 @@ async function expectSessionsGone(client: PoolClient, login: string, pids: numbe
 const RETRYABLE_CLASSES = ['08', '28', '53', '58'];
 const RETRYABLE_CODES = new Set(['57P01', '57P02', '57P03', '57014', '40001', '40P01', '55P03']);
 const SYSTEM_CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
-  'ENETUNREACH', 'EPIPE',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
 ]);
 /** node-postgres reports dropped connections and pool/connect/query timeouts without a code. */
 const CONNECTION_MESSAGE = /timeout|terminated|connection|not queryable/i;

@@ -2,8 +2,8 @@ import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { approveRequest } from '../app/approve.js';
-import type { Deps } from '../app/deps.js';
 import { denyRequest } from '../app/deny.js';
+import type { Deps } from '../app/deps.js';
 import { Conflict, InvalidInput } from '../app/errors.js';
 import { findRequest } from '../app/queries.js';
 import { requestAccess } from '../app/request-access.js';
@@ -26,7 +26,8 @@ export function registerActions(app: App, deps: Deps): void {
   app.action(actionIds.approve, async ({ ack, body, client, respond }) => {
     await ack();
     const parsed = blockActionSchema.safeParse(body);
-    if (!parsed.success) return void deps.logger.warn({ issues: parsed.error.issues }, 'malformed approve action');
+    if (!parsed.success)
+      return void deps.logger.warn({ issues: parsed.error.issues }, 'malformed approve action');
     const { user, actions, container } = parsed.data;
     const requestId = (actions[0] as { value: string }).value;
     const log = deps.logger.child({ requestId, userId: user.id });
@@ -40,7 +41,11 @@ export function registerActions(app: App, deps: Deps): void {
     } catch (error) {
       // A stale message (already decided elsewhere): show the final state in place.
       if (error instanceof Conflict) await showCurrentState(deps, client, requestId, container, log);
-      await respond({ response_type: 'ephemeral', replace_original: false, text: userMessageFor(error, log) });
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: userMessageFor(error, log),
+      });
     }
   });
 
@@ -54,9 +59,14 @@ export function registerActions(app: App, deps: Deps): void {
 
   app.view(callbackIds.deny, async ({ ack, body }) => {
     const parsed = denyModalSchema.safeParse(body);
-    const metadata = parsed.success ? parseJson(parsed.data.view.private_metadata, denyModalMetadataSchema) : null;
+    const metadata = parsed.success
+      ? parseJson(parsed.data.view.private_metadata, denyModalMetadataSchema)
+      : null;
     if (!parsed.success || !metadata) {
-      await ack({ response_action: 'errors', errors: { reason: 'This form could not be read; close it and try again.' } });
+      await ack({
+        response_action: 'errors',
+        errors: { reason: 'This form could not be read; close it and try again.' },
+      });
       return;
     }
     const reason = parsed.data.view.state.values.reason.reason.value ?? '';
@@ -70,9 +80,14 @@ export function registerActions(app: App, deps: Deps): void {
 
   app.view(callbackIds.request, async ({ ack, body, client }) => {
     const parsed = requestModalSchema.safeParse(body);
-    const metadata = parsed.success ? parseJson(parsed.data.view.private_metadata, requestModalMetadataSchema) : null;
+    const metadata = parsed.success
+      ? parseJson(parsed.data.view.private_metadata, requestModalMetadataSchema)
+      : null;
     if (!parsed.success || !metadata) {
-      await ack({ response_action: 'errors', errors: { reason: 'This form could not be read; close it and try again.' } });
+      await ack({
+        response_action: 'errors',
+        errors: { reason: 'This form could not be read; close it and try again.' },
+      });
       return;
     }
     const values = parsed.data.view.state.values;
@@ -131,5 +146,7 @@ async function confirmPrivately(
   } catch (err) {
     log.info({ err }, 'ephemeral confirmation failed; sending a DM instead');
   }
-  await client.chat.postMessage({ channel: userId, ...message }).catch((err) => log.warn({ err }, 'could not confirm the request'));
+  await client.chat
+    .postMessage({ channel: userId, ...message })
+    .catch((err) => log.warn({ err }, 'could not confirm the request'));
 }

@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { App } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
@@ -20,16 +20,25 @@ export interface SlackAppOptions {
  * `SLACK_APP_TOKEN` is set. Health, metrics and hooks are custom routes, served in both modes.
  */
 export function createSlackApp({ env, logger, routes, clientOptions }: SlackAppOptions): App {
+  const webClientOptions: WebClientOptions = { slackApiUrl: env.SLACK_API_URL, ...clientOptions };
   const common = {
     token: env.SLACK_BOT_TOKEN,
     logger: boltLogger(logger),
-    clientOptions: { slackApiUrl: env.SLACK_API_URL, ...clientOptions },
+    clientOptions: webClientOptions,
     customRoutes: routes,
     // Bolt's default conversation store keeps state in memory per process; we keep none there.
     convoStore: false as const,
   };
   const app = env.SLACK_APP_TOKEN
-    ? new App({ ...common, socketMode: true, appToken: env.SLACK_APP_TOKEN, installerOptions: { port: env.PORT } })
+    ? new App({
+        ...common,
+        socketMode: true,
+        appToken: env.SLACK_APP_TOKEN,
+        // The Socket Mode client calls apps.connections.open with these options (so it reaches
+        // SLACK_API_URL) and writes its own retry policy into them; a copy keeps that policy out of
+        // the clients Bolt hands to listeners, which otherwise share the object.
+        installerOptions: { port: env.PORT, clientOptions: { ...webClientOptions } },
+      })
     : new App({ ...common, signingSecret: env.SLACK_SIGNING_SECRET, endpoints: '/slack/events' });
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
@@ -37,10 +46,15 @@ export function createSlackApp({ env, logger, routes, clientOptions }: SlackAppO
   return app;
 }
 
-/** Starts the app; returns the HTTP port actually bound (useful with PORT=0). */
+/**
+ * Starts the app; returns the HTTP port. In HTTP mode that is the port actually bound (useful with
+ * PORT=0). In Socket Mode `start()` resolves with the `apps.connections.open` answer once Slack has
+ * said hello, and the custom routes listen on `installerOptions.port`, i.e. PORT as configured.
+ */
 export async function startSlackApp(app: App, env: Env): Promise<number> {
   const started = (await app.start(env.PORT)) as unknown;
   const server = started as Server | undefined;
-  const address = server && typeof server.address === 'function' ? (server.address() as AddressInfo | null) : null;
+  const address =
+    server && typeof server.address === 'function' ? (server.address() as AddressInfo | null) : null;
   return address?.port ?? env.PORT;
 }

@@ -7,7 +7,14 @@ import { describeState } from '../domain/lifecycle.js';
 import { type JitCommand, parseJitCommand } from './grammar.js';
 import { slashCommandSchema } from './payloads.js';
 import { userMessageFor } from './user-errors.js';
-import { helpMessage, listMessage, type Message, pendingMessage, plain, requestCreatedMessage } from './views/messages.js';
+import {
+  helpMessage,
+  listMessage,
+  type Message,
+  pendingMessage,
+  plain,
+  requestCreatedMessage,
+} from './views/messages.js';
 import { requestModal } from './views/modals.js';
 
 /**
@@ -18,7 +25,10 @@ export function registerCommands(app: App, deps: Deps): void {
   app.command('/jit', async ({ command, ack, respond, client }) => {
     const parsed = slashCommandSchema.safeParse(command);
     if (!parsed.success) {
-      await ack({ response_type: 'ephemeral', text: ':warning: That did not look like a `/jit` command from Slack.' });
+      await ack({
+        response_type: 'ephemeral',
+        text: ':warning: That did not look like a `/jit` command from Slack.',
+      });
       return;
     }
     await ack();
@@ -27,7 +37,10 @@ export function registerCommands(app: App, deps: Deps): void {
     const log = deps.logger.child({ userId, command: jit.kind });
     try {
       if (jit.kind === 'open-modal') {
-        await client.views.open({ trigger_id: triggerId, view: requestModal(resourceOptions(deps), { channelId }) });
+        await client.views.open({
+          trigger_id: triggerId,
+          view: requestModal(resourceOptions(deps), { channelId }),
+        });
         return;
       }
       await respond({ response_type: 'ephemeral', ...(await runCommand(deps, userId, channelId, jit)) });
@@ -42,7 +55,12 @@ export function registerCommands(app: App, deps: Deps): void {
 export function resourceOptions(deps: Pick<Deps, 'policy'>) {
   return Object.entries(deps.policy.resources)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, r]) => ({ name, description: r.description, defaultSec: r.duration.default, maxSec: r.duration.max }));
+    .map(([name, r]) => ({
+      name,
+      description: r.description,
+      defaultSec: r.duration.default,
+      maxSec: r.duration.max,
+    }));
 }
 
 async function runCommand(deps: Deps, userId: string, channelId: string, jit: JitCommand): Promise<Message> {
@@ -76,6 +94,8 @@ async function runCommand(deps: Deps, userId: string, channelId: string, jit: Ji
     case 'freeze':
     case 'unfreeze':
     case 'audit':
-      return plain(`:construction: \`/jit ${jit.kind}\` is not available in this version yet. \`/jit help\` lists what is.`);
+      return plain(
+        `:construction: \`/jit ${jit.kind}\` is not available in this version yet. \`/jit help\` lists what is.`,
+      );
   }
 }

@@ -34,7 +34,12 @@ export function createSlackDirectory(
   const users = new Map<string, Cached<SlackUser>>();
   const groups = new Map<string, Cached<readonly string[]>>();
 
-  function cached<T>(map: Map<string, Cached<T>>, key: string, ttl: number, load: () => Promise<T>): Promise<T> {
+  function cached<T>(
+    map: Map<string, Cached<T>>,
+    key: string,
+    ttl: number,
+    load: () => Promise<T>,
+  ): Promise<T> {
     const hit = map.get(key);
     if (hit && hit.until > now()) return hit.value;
     const value = load();
@@ -46,7 +51,9 @@ export function createSlackDirectory(
   return {
     user: (userId) =>
       cached(users, userId, options.userTtlMs ?? 5 * 60_000, async () => {
-        const response = await client.users.info({ user: userId }).catch(rethrowUnknown(`Unknown Slack user ${userId}.`, 'user_not_found'));
+        const response = await client.users
+          .info({ user: userId })
+          .catch(rethrowUnknown(`Unknown Slack user ${userId}.`, 'user_not_found'));
         const info = userInfoSchema.parse(response.user);
         return {
           id: info.id,

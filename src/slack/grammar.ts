@@ -45,18 +45,23 @@ export function parseJitCommand(text: string): JitCommand {
     case 'request': {
       if (args.length === 0) return { kind: 'open-modal' };
       const [resource, duration] = args;
-      if (!resource || !duration || args.length < 3) return invalid('request', 'needs a resource, a duration and a reason');
+      if (!resource || !duration || args.length < 3)
+        return invalid('request', 'needs a resource, a duration and a reason');
       return { kind: 'request', resource: resource.toLowerCase(), duration, reason: rest(2) };
     }
     case 'list':
       return args.length === 0 ? { kind: 'list' } : invalid('list', 'takes no arguments', '/jit list');
     case 'pending':
-      return args.length === 0 ? { kind: 'pending' } : invalid('pending', 'takes no arguments', '/jit pending');
+      return args.length === 0
+        ? { kind: 'pending' }
+        : invalid('pending', 'takes no arguments', '/jit pending');
     case 'help':
       return { kind: 'help' };
     case 'release': {
       const requestId = args.length === 1 ? parseRequestId(args[0] as string) : null;
-      return requestId ? { kind: 'release', requestId } : invalid('release', 'needs one request id like JIT-7K2MQ9');
+      return requestId
+        ? { kind: 'release', requestId }
+        : invalid('release', 'needs one request id like JIT-7K2MQ9');
     }
     case 'extend': {
       const requestId = args.length === 2 ? parseRequestId(args[0] as string) : null;
@@ -69,8 +74,10 @@ export function parseJitCommand(text: string): JitCommand {
       const kind = verb.toLowerCase() as 'revoke' | 'freeze';
       const target = args[0] ? parseTarget(args[0]) : null;
       if (!target || args.length < 2) return invalid(kind, 'needs a target and a reason');
-      if (kind === 'freeze' && target.kind === 'request') return invalid(kind, 'freezes a resource, a user or all');
-      if (kind === 'revoke' && target.kind === 'all') return invalid(kind, 'revokes one request, user or resource (use freeze all)');
+      if (kind === 'freeze' && target.kind === 'request')
+        return invalid(kind, 'freezes a resource, a user or all');
+      if (kind === 'revoke' && target.kind === 'all')
+        return invalid(kind, 'revokes one request, user or resource (use freeze all)');
       return { kind, target, reason: rest(1) };
     }
     case 'unfreeze': {
@@ -81,7 +88,8 @@ export function parseJitCommand(text: string): JitCommand {
     case 'audit': {
       if (args.length === 0) return { kind: 'audit', target: null };
       const target = args.length === 1 ? parseTarget(args[0] as string) : null;
-      if (!target || (target.kind !== 'request' && target.kind !== 'user')) return invalid('audit', 'takes a request id or a @user');
+      if (!target || (target.kind !== 'request' && target.kind !== 'user'))
+        return invalid('audit', 'takes a request id or a @user');
       return { kind: 'audit', target };
     }
     default:

@@ -6,7 +6,7 @@ import type { RequestState } from '../domain/lifecycle.js';
 import { currentLevel } from '../domain/policy.js';
 import type { NotifyJob } from '../jobs/queues.js';
 import { requesterNotice } from './views/messages.js';
-import { requestCardBlocks, requestSummary, type RequestView } from './views/request-card.js';
+import { type RequestView, requestCardBlocks, requestSummary } from './views/request-card.js';
 
 /**
  * Sends the messages about a request: DMs to approvers, in-place updates of those DMs, and DMs to
@@ -30,7 +30,9 @@ export function createNotifier(deps: Deps, client: WebClient) {
     const level = currentLevel(levels, request.approvals);
     if (level === null) return;
     const approved = new Set(request.approvals.map((a) => a.approverId));
-    const asked = await deps.db.slackMessage.findMany({ where: { requestId: request.id, purpose: 'approver' } });
+    const asked = await deps.db.slackMessage.findMany({
+      where: { requestId: request.id, purpose: 'approver' },
+    });
     const alreadyAsked = new Set(asked.map((m) => m.userId));
     const toAsk = [...(levels[level]?.approvers ?? [])].filter(
       (id) => id !== request.requesterId && !approved.has(id) && !alreadyAsked.has(id),
@@ -44,7 +46,13 @@ export function createNotifier(deps: Deps, client: WebClient) {
         blocks: requestCardBlocks(view, { withButtons: true }),
       });
       await deps.db.slackMessage.create({
-        data: { requestId: request.id, purpose: 'approver', userId: approverId, channel, ts: String(posted.ts) },
+        data: {
+          requestId: request.id,
+          purpose: 'approver',
+          userId: approverId,
+          channel,
+          ts: String(posted.ts),
+        },
       });
     }
   }
@@ -59,7 +67,9 @@ export function createNotifier(deps: Deps, client: WebClient) {
           channel: m.channel,
           ts: m.ts,
           text: requestSummary(view),
-          blocks: requestCardBlocks(view, { withButtons: m.purpose === 'approver' && !approved.has(m.userId ?? '') }),
+          blocks: requestCardBlocks(view, {
+            withButtons: m.purpose === 'approver' && !approved.has(m.userId ?? ''),
+          }),
         }),
       ),
     );

@@ -1,5 +1,12 @@
 import type { Logger } from 'pino';
-import { AppError, Conflict, InvalidInput, NotAllowed, NotFound, ProviderUnavailable } from '../app/errors.js';
+import {
+  AppError,
+  Conflict,
+  InvalidInput,
+  NotAllowed,
+  NotFound,
+  ProviderUnavailable,
+} from '../app/errors.js';
 
 /**
  * The one place where failures become what a Slack user reads. Our typed errors carry messages

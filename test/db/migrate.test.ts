@@ -130,15 +130,9 @@ describe('applyMigrations refuses a history that differs from the files', () => 
   it('refuses when an applied migration was edited, naming it', async () => {
     const dir = await writeMigrations({ '20260101000000_first': 'CREATE TABLE "first" (id int);' });
     await applyMigrations(db.url, { migrationsDir: dir });
-    await writeFile(
-      join(dir, '20260101000000_first', 'migration.sql'),
-      'CREATE TABLE "x" (id int);',
-    );
+    await writeFile(join(dir, '20260101000000_first', 'migration.sql'), 'CREATE TABLE "x" (id int);');
     await mkdir(join(dir, '20260102000000_second'));
-    await writeFile(
-      join(dir, '20260102000000_second', 'migration.sql'),
-      'CREATE TABLE "second" ();',
-    );
+    await writeFile(join(dir, '20260102000000_second', 'migration.sql'), 'CREATE TABLE "second" ();');
 
     await expect(applyMigrations(db.url, { migrationsDir: dir })).rejects.toThrow(
       /migration 20260101000000_first was edited/,
@@ -150,10 +144,7 @@ describe('applyMigrations refuses a history that differs from the files', () => 
     const sql = 'CREATE TABLE "first" (\n  id int\n);\n';
     const dir = await writeMigrations({ '20260101000000_first': sql });
     await applyMigrations(db.url, { migrationsDir: dir });
-    await writeFile(
-      join(dir, '20260101000000_first', 'migration.sql'),
-      sql.replaceAll('\n', '\r\n'),
-    );
+    await writeFile(join(dir, '20260101000000_first', 'migration.sql'), sql.replaceAll('\n', '\r\n'));
 
     await expect(applyMigrations(db.url, { migrationsDir: dir })).resolves.toEqual({ applied: [] });
   });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionIds } from '../../src/slack/views/request-card.js';
 import { callbackIds } from '../../src/slack/views/modals.js';
+import { actionIds } from '../../src/slack/views/request-card.js';
 import { type Harness, startHarness, users } from '../support/harness.js';
 
 let h: Harness;
@@ -25,7 +25,9 @@ describe('who may approve', () => {
     const carolMessage = await h.approverMessage(id, users.carol);
 
     await h.click(users.bob, actionIds.approve, id, carolMessage);
-    const self = await h.fake.waitForResponse((r) => String(r.body.text).includes('cannot approve your own request'));
+    const self = await h.fake.waitForResponse((r) =>
+      String(r.body.text).includes('cannot approve your own request'),
+    );
     expect(self.body.response_type).toBe('ephemeral');
 
     await h.click(users.eve, actionIds.approve, id, carolMessage);
@@ -33,7 +35,9 @@ describe('who may approve', () => {
 
     expect(await stateOf(id)).toBe('pending');
     expect(await h.db.prisma.approval.count({ where: { requestId: id } })).toBe(0);
-    const refused = await h.db.prisma.auditEvent.findMany({ where: { requestId: id, action: 'approval.refused' } });
+    const refused = await h.db.prisma.auditEvent.findMany({
+      where: { requestId: id, action: 'approval.refused' },
+    });
     expect(refused.map((e) => e.actor).sort()).toEqual([users.bob, users.eve].sort());
   });
 
@@ -61,7 +65,9 @@ describe('who may approve', () => {
       h.click(users.carol, actionIds.approve, id, carolMessage),
     ]);
     await h.dmTo(users.alice, `${id}\`: you have`);
-    const actions = (await h.db.prisma.auditEvent.findMany({ where: { requestId: id }, orderBy: { id: 'asc' } })).map((e) => e.action);
+    const actions = (
+      await h.db.prisma.auditEvent.findMany({ where: { requestId: id }, orderBy: { id: 'asc' } })
+    ).map((e) => e.action);
     expect(actions.filter((a) => a === 'request.approved')).toHaveLength(1);
     expect(actions.filter((a) => a === 'request.active')).toHaveLength(1);
     // The loser is told the request was already decided, and their message shows the final state.
@@ -76,7 +82,10 @@ describe('who may approve', () => {
     expect(await stateOf(id)).toBe('cancelled');
     await h.click(users.carol, actionIds.approve, id, carolMessage);
     await clickReply(id);
-    const updated = await h.fake.waitFor('chat.update', (c) => c.args.ts === carolMessage.ts && String(c.args.text).includes('cancelled'));
+    const updated = await h.fake.waitFor(
+      'chat.update',
+      (c) => c.args.ts === carolMessage.ts && String(c.args.text).includes('cancelled'),
+    );
     expect(JSON.stringify(updated.args.blocks)).not.toContain(actionIds.approve);
     expect(await h.db.prisma.approval.count({ where: { requestId: id } })).toBe(0);
   });
@@ -91,15 +100,29 @@ describe('deny', () => {
     expect((opened.args.view as { callback_id: string }).callback_id).toBe(callbackIds.deny);
 
     // An empty reason is refused inside the modal and changes nothing.
-    const empty = await h.submitView(users.bob, callbackIds.deny, { requestId: id }, { reason: { reason: { type: 'plain_text_input', value: '' } } });
+    const empty = await h.submitView(
+      users.bob,
+      callbackIds.deny,
+      { requestId: id },
+      { reason: { reason: { type: 'plain_text_input', value: '' } } },
+    );
     expect(JSON.parse(empty.body)).toMatchObject({ response_action: 'errors' });
     expect(await stateOf(id)).toBe('pending');
 
-    const ok = await h.submitView(users.bob, callbackIds.deny, { requestId: id }, { reason: { reason: { type: 'plain_text_input', value: 'use the read replica' } } });
+    const ok = await h.submitView(
+      users.bob,
+      callbackIds.deny,
+      { requestId: id },
+      { reason: { reason: { type: 'plain_text_input', value: 'use the read replica' } } },
+    );
     expect(ok.status).toBe(200);
     expect(ok.body).toBe('');
     const request = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
-    expect(request).toMatchObject({ state: 'denied', decidedBy: users.bob, endReason: 'use the read replica' });
+    expect(request).toMatchObject({
+      state: 'denied',
+      decidedBy: users.bob,
+      endReason: 'use the read replica',
+    });
     const dm = await h.dmTo(users.alice, 'was denied');
     expect(JSON.stringify(dm.args.blocks)).toContain('use the read replica');
     expect(await h.isMember(h.login('alice'))).toBe(false);
@@ -107,7 +130,12 @@ describe('deny', () => {
 
   it('refuses a deny from someone who is not an approver', async () => {
     const id = await h.request(users.alice, 'prod-db-write', '1h');
-    const res = await h.submitView(users.eve, callbackIds.deny, { requestId: id }, { reason: { reason: { type: 'plain_text_input', value: 'no way' } } });
+    const res = await h.submitView(
+      users.eve,
+      callbackIds.deny,
+      { requestId: id },
+      { reason: { reason: { type: 'plain_text_input', value: 'no way' } } },
+    );
     expect(JSON.stringify(JSON.parse(res.body).errors)).toContain('not an approver');
     expect(await stateOf(id)).toBe('pending');
   });
@@ -132,8 +160,14 @@ describe('two approval levels', () => {
 
     await h.click(users.dave, actionIds.approve, id, daveMessage);
     await h.dmTo(users.alice, `${id}\`: you have`);
-    const approvals = await h.db.prisma.approval.findMany({ where: { requestId: id }, orderBy: { level: 'asc' } });
-    expect(approvals.map((a) => [a.approverId, a.level])).toEqual([[users.carol, 0], [users.dave, 1]]);
+    const approvals = await h.db.prisma.approval.findMany({
+      where: { requestId: id },
+      orderBy: { level: 'asc' },
+    });
+    expect(approvals.map((a) => [a.approverId, a.level])).toEqual([
+      [users.carol, 0],
+      [users.dave, 1],
+    ]);
     await h.slash(users.alice, `release ${id}`);
   });
 });

@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callbackIds, requestFields } from '../../src/slack/views/modals.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
 import { type Harness, signingSecret, startHarness, users } from '../support/harness.js';
-import { postBlockAction, postSigned, postSlashCommand, signSlackRequest, slashCommandBody } from '../support/slack-signing.js';
+import {
+  postBlockAction,
+  postSigned,
+  postSlashCommand,
+  signSlackRequest,
+  slashCommandBody,
+} from '../support/slack-signing.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -13,13 +19,19 @@ afterAll(async () => {
 });
 
 async function counts() {
-  const [requests, audit] = await Promise.all([h.db.prisma.accessRequest.count(), h.db.prisma.auditEvent.count()]);
+  const [requests, audit] = await Promise.all([
+    h.db.prisma.accessRequest.count(),
+    h.db.prisma.auditEvent.count(),
+  ]);
   return { requests, audit };
 }
 
 describe('bad input gets a clear ephemeral message and writes nothing', () => {
   it.each([
-    ['request prod-db-nope 1h fixing things', /Unknown resource "prod-db-nope"\. Available: prod-db-two-level, prod-db-write/],
+    [
+      'request prod-db-nope 1h fixing things',
+      /Unknown resource "prod-db-nope"\. Available: prod-db-two-level, prod-db-write/,
+    ],
     ['request prod-db-write 5h fixing things', /longer than the maximum of 4h/],
     ['request prod-db-write 1x fixing things', /"1x" is not a duration/],
     ['request prod-db-write 1h', /needs a resource, a duration and a reason/],
@@ -49,14 +61,23 @@ describe('bad input gets a clear ephemeral message and writes nothing', () => {
 describe('malformed interactions', () => {
   it('acknowledges and ignores a button whose value is not a request id', async () => {
     const before = await counts();
-    const res = await postBlockAction(h.url, signingSecret, { user_id: users.bob, action_id: actionIds.approve, value: "'; DROP TABLE approvals; --" });
+    const res = await postBlockAction(h.url, signingSecret, {
+      user_id: users.bob,
+      action_id: actionIds.approve,
+      value: "'; DROP TABLE approvals; --",
+    });
     expect(res.status).toBe(200);
     expect(await counts()).toEqual(before);
   });
 
   it('refuses a form whose private metadata was tampered with', async () => {
     const before = await counts();
-    const res = await h.submitView(users.bob, callbackIds.deny, { requestId: 'not-an-id' }, { reason: { reason: { type: 'plain_text_input', value: 'x' } } });
+    const res = await h.submitView(
+      users.bob,
+      callbackIds.deny,
+      { requestId: 'not-an-id' },
+      { reason: { reason: { type: 'plain_text_input', value: 'x' } } },
+    );
     expect(JSON.parse(res.body)).toMatchObject({ response_action: 'errors' });
     expect(await counts()).toEqual(before);
   });
@@ -83,7 +104,17 @@ describe('list, pending, help', () => {
 
   it('explains every command in /jit help', async () => {
     const { reply } = await h.slash(users.eve, 'help');
-    for (const verb of ['request', 'list', 'pending', 'release', 'extend', 'revoke', 'freeze', 'unfreeze', 'audit']) {
+    for (const verb of [
+      'request',
+      'list',
+      'pending',
+      'release',
+      'extend',
+      'revoke',
+      'freeze',
+      'unfreeze',
+      'audit',
+    ]) {
       expect(String(reply.body.text)).toContain(`/jit ${verb}`);
     }
   });
@@ -92,30 +123,65 @@ describe('list, pending, help', () => {
 describe('the request modal', () => {
   it('opens on /jit and creates a request on submit', async () => {
     // The modal opens instead of a reply.
-    const http = await postSlashCommand(h.url, signingSecret, { text: '', user_id: users.alice, response_url: h.fake.responseUrl('modal') });
+    const http = await postSlashCommand(h.url, signingSecret, {
+      text: '',
+      user_id: users.alice,
+      response_url: h.fake.responseUrl('modal'),
+    });
     expect(http.status).toBe(200);
-    const opened = await h.fake.waitFor('views.open', (c) => (c.args.view as { callback_id?: string }).callback_id === callbackIds.request);
+    const opened = await h.fake.waitFor(
+      'views.open',
+      (c) => (c.args.view as { callback_id?: string }).callback_id === callbackIds.request,
+    );
     expect(opened.ok).toBe(true);
     const view = opened.args.view as { private_metadata: string };
     const metadata = JSON.parse(view.private_metadata);
 
     const values = (duration: string, reason: string) => ({
-      [requestFields.resource.block]: { [requestFields.resource.action]: { type: 'static_select', selected_option: { value: 'prod-db-write' } } },
-      [requestFields.duration.block]: { [requestFields.duration.action]: { type: 'plain_text_input', value: duration } },
-      [requestFields.reason.block]: { [requestFields.reason.action]: { type: 'plain_text_input', value: reason } },
+      [requestFields.resource.block]: {
+        [requestFields.resource.action]: {
+          type: 'static_select',
+          selected_option: { value: 'prod-db-write' },
+        },
+      },
+      [requestFields.duration.block]: {
+        [requestFields.duration.action]: { type: 'plain_text_input', value: duration },
+      },
+      [requestFields.reason.block]: {
+        [requestFields.reason.action]: { type: 'plain_text_input', value: reason },
+      },
     });
 
     const before = await counts();
-    const bad = await h.submitView(users.alice, callbackIds.request, metadata, values('ages', 'checking replication lag'));
-    expect(JSON.parse(bad.body)).toMatchObject({ response_action: 'errors', errors: { duration: expect.stringContaining('not a duration') } });
+    const bad = await h.submitView(
+      users.alice,
+      callbackIds.request,
+      metadata,
+      values('ages', 'checking replication lag'),
+    );
+    expect(JSON.parse(bad.body)).toMatchObject({
+      response_action: 'errors',
+      errors: { duration: expect.stringContaining('not a duration') },
+    });
     expect(await counts()).toEqual(before);
 
-    const ok = await h.submitView(users.alice, callbackIds.request, metadata, values('', 'checking replication lag'));
+    const ok = await h.submitView(
+      users.alice,
+      callbackIds.request,
+      metadata,
+      values('', 'checking replication lag'),
+    );
     expect(ok.status).toBe(200);
-    const confirmation = await h.fake.waitFor('chat.postEphemeral', (c) => c.args.user === users.alice && String(c.args.text).includes('sent to its approvers'));
+    const confirmation = await h.fake.waitFor(
+      'chat.postEphemeral',
+      (c) => c.args.user === users.alice && String(c.args.text).includes('sent to its approvers'),
+    );
     const id = /JIT-[0-9A-Z]{6}/.exec(String(confirmation.args.text))?.[0] as string;
     // No duration given: the resource default (1h) applies.
-    expect(await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).toMatchObject({ durationSec: 3600, state: 'pending' });
+    expect(await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).toMatchObject({
+      durationSec: 3600,
+      state: 'pending',
+    });
     await h.slash(users.alice, `release ${id}`);
   });
 });
@@ -123,13 +189,20 @@ describe('the request modal', () => {
 describe('request signatures', () => {
   it('rejects a wrong signature and a stale timestamp, and writes nothing', async () => {
     const before = await counts();
-    const body = slashCommandBody({ text: 'request prod-db-write 1h forged', user_id: users.alice, response_url: h.fake.responseUrl('forged') });
+    const body = slashCommandBody({
+      text: 'request prod-db-write 1h forged',
+      user_id: users.alice,
+      response_url: h.fake.responseUrl('forged'),
+    });
     const wrong = await postSigned(h.url, 'not-the-secret', body, 'application/x-www-form-urlencoded');
     expect(wrong.status).toBe(401);
     const stale = Math.floor(Date.now() / 1000) - 6 * 60;
     const old = await fetch(h.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...signSlackRequest(signingSecret, body, stale) },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...signSlackRequest(signingSecret, body, stale),
+      },
       body,
     });
     expect(old.status).toBe(401);

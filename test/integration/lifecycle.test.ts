@@ -20,7 +20,13 @@ describe('request → approve → grant → expire', () => {
     const id = /JIT-[0-9A-Z]{6}/.exec(String(reply.body.text))?.[0] as string;
     expect(id).toBeDefined();
     const pending = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
-    expect(pending).toMatchObject({ state: 'pending', requesterId: users.alice, resource: 'prod-db-write', durationSec: 3, identity: h.login('alice') });
+    expect(pending).toMatchObject({
+      state: 'pending',
+      requesterId: users.alice,
+      resource: 'prod-db-write',
+      durationSec: 3,
+      identity: h.login('alice'),
+    });
 
     // 2. Both approvers (one listed by id, one through the user group) get a DM with buttons.
     const bobMessage = await h.approverMessage(id, users.bob);
@@ -44,7 +50,10 @@ describe('request → approve → grant → expire', () => {
     expect(expiry?.data).toMatchObject({ requestId: id, event: 'expire' });
 
     // The approvers' messages now show the decision, without buttons.
-    await h.fake.waitFor('chat.update', (c) => c.args.ts === bobMessage.ts && !JSON.stringify(c.args.blocks).includes(actionIds.approve));
+    await h.fake.waitFor(
+      'chat.update',
+      (c) => c.args.ts === bobMessage.ts && !JSON.stringify(c.args.blocks).includes(actionIds.approve),
+    );
 
     // 4. At expiry the role is revoked and the requester told.
     await h.dmTo(users.alice, 'has expired', 15_000);
@@ -54,13 +63,24 @@ describe('request → approve → grant → expire', () => {
     expect(await h.isMember(h.login('alice'))).toBe(false);
 
     // 5. Every transition is an audit event, chained, and each reaches the security channel.
-    const events = await h.db.prisma.auditEvent.findMany({ where: { requestId: id }, orderBy: { id: 'asc' } });
-    expect(events.map((e) => e.action)).toEqual(['request.created', 'request.approved', 'request.active', 'request.expired']);
+    const events = await h.db.prisma.auditEvent.findMany({
+      where: { requestId: id },
+      orderBy: { id: 'asc' },
+    });
+    expect(events.map((e) => e.action)).toEqual([
+      'request.created',
+      'request.approved',
+      'request.active',
+      'request.expired',
+    ]);
     for (const [i, event] of events.entries()) {
       if (i > 0) expect(event.prevHash).toBe(events[i - 1]?.hash);
     }
     for (const action of ['request.created', 'request.approved', 'request.active', 'request.expired']) {
-      await h.fake.waitFor('chat.postMessage', (c) => c.args.channel === securityChannel && String(c.args.text).startsWith(`${action} ${id}`));
+      await h.fake.waitFor(
+        'chat.postMessage',
+        (c) => c.args.channel === securityChannel && String(c.args.text).startsWith(`${action} ${id}`),
+      );
     }
   });
 });

@@ -40,7 +40,9 @@ async function loseRedisData(): Promise<number> {
 describe('revocation', () => {
   it('ends the open database sessions of the user at expiry, not only the role membership', async () => {
     const id = await approvedGrant('2s');
-    const session = new Client({ connectionString: `postgresql://${h.login('alice')}:pw@127.0.0.1:5432/jit` });
+    const session = new Client({
+      connectionString: `postgresql://${h.login('alice')}:pw@127.0.0.1:5432/jit`,
+    });
     session.on('error', () => undefined); // the termination arrives as an error, then 'end'
     const ended = new Promise<void>((resolve) => session.on('end', resolve));
     await session.connect();
@@ -70,14 +72,21 @@ describe('revocation', () => {
     expect(JSON.stringify(dm.args.blocks)).toContain('does not exist');
     const request = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
     expect(request.state).toBe('grant_failed');
-    await h.fake.waitFor('chat.postMessage', (c) => c.args.channel === securityChannel && String(c.args.text).startsWith(`request.grant_failed ${id}`));
+    await h.fake.waitFor(
+      'chat.postMessage',
+      (c) =>
+        c.args.channel === securityChannel && String(c.args.text).startsWith(`request.grant_failed ${id}`),
+    );
   });
 
   it('revokes on time after Redis lost the expiry job, once the sweep has run', async () => {
     const id = await approvedGrant('1h');
     expect(await loseRedisData()).toBeGreaterThan(0);
     // The grant's time has come while the job was gone.
-    await h.db.prisma.accessRequest.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1_000) } });
+    await h.db.prisma.accessRequest.update({
+      where: { id },
+      data: { expiresAt: new Date(Date.now() - 1_000) },
+    });
     const report = await reconcileQueues(h.bot.deps, h.bot.queues);
     expect(report.expiries).toBeGreaterThanOrEqual(1);
     await h.dmTo(users.alice, `${id}\`: your access`);

@@ -186,12 +186,8 @@ describe('postgres provider input checks', () => {
   );
 
   it('rejects a grant block whose role is not a plain name', async () => {
-    await expect(offline.grant(target(alice, 'x" TO jit; --'))).rejects.toBeInstanceOf(
-      InvalidInput,
-    );
-    const error = await offline
-      .grant({ ...target(alice), grant: {} })
-      .catch((e: unknown) => e);
+    await expect(offline.grant(target(alice, 'x" TO jit; --'))).rejects.toBeInstanceOf(InvalidInput);
+    const error = await offline.grant({ ...target(alice), grant: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidInput);
   });
 });
@@ -229,7 +225,6 @@ describe('postgres provider unreachable server', () => {
   });
 });
 
-
 describe('postgres schemas', () => {
   it('accept a provider block and a grant block from the policy file', () => {
     const config = postgresProviderConfigSchema.parse({
@@ -243,9 +238,7 @@ describe('postgres schemas', () => {
 
   it('reject unsafe names and an empty url', () => {
     expect(postgresGrantSchema.safeParse({ role: 'prod write' }).success).toBe(false);
-    expect(postgresProviderConfigSchema.safeParse({ type: 'postgres', url: '' }).success).toBe(
-      false,
-    );
+    expect(postgresProviderConfigSchema.safeParse({ type: 'postgres', url: '' }).success).toBe(false);
     const badIdentity = { type: 'postgres', url: 'postgresql://x', identities: { U1: 'a"b' } };
     expect(postgresProviderConfigSchema.safeParse(badIdentity).success).toBe(false);
   });

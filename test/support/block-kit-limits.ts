@@ -139,8 +139,7 @@ class Checker {
         this.text(field, `${at}/fields/${i}`, { max: 2000 });
       });
     }
-    if (block.accessory !== undefined)
-      this.element(block.accessory, `${at}/accessory`, ALL_ELEMENTS);
+    if (block.accessory !== undefined) this.element(block.accessory, `${at}/accessory`, ALL_ELEMENTS);
   }
 
   private context(block: Json, at: string): void {

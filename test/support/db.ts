@@ -92,8 +92,6 @@ export async function createEmptyDatabase(): Promise<EmptyTestDatabase> {
 async function createDatabase(template?: string): Promise<EmptyTestDatabase> {
   const name = uniqueName(runDatabasePrefix(inject('testRunId')));
   const from = template ? ` TEMPLATE ${escapeIdentifier(template)}` : '';
-  await withAdminClient((client) =>
-    client.query(`CREATE DATABASE ${escapeIdentifier(name)}${from}`),
-  );
+  await withAdminClient((client) => client.query(`CREATE DATABASE ${escapeIdentifier(name)}${from}`));
   return { url: databaseUrl(name), drop: () => dropDatabase(name) };
 }

@@ -200,8 +200,7 @@ function publishView(args: Args, state: FakeSlackState): MethodResult {
   if (problem) return problem;
   const existingId = state.homeViews.get(userId);
   const hash = str(args, 'hash');
-  if (hash && existingId && hash !== state.views.get(existingId)?.hash)
-    return fail('hash_conflict');
+  if (hash && existingId && hash !== state.views.get(existingId)?.hash) return fail('hash_conflict');
   const id = existingId ?? state.nextViewId();
   state.homeViews.set(userId, id);
   return { ok: true, view: storeView(state, args.view as Args, id, id) };
@@ -246,8 +245,7 @@ function updateGroupUsers(args: Args, state: FakeSlackState): MethodResult {
   if (users.length === 0) return fail('no_users_provided');
   const invalid = users.some((id) => {
     const seed = state.users.get(id);
-    const ineligible =
-      seed?.isBot || seed?.isRestricted || seed?.isUltraRestricted || seed?.deleted;
+    const ineligible = seed?.isBot || seed?.isRestricted || seed?.isUltraRestricted || seed?.deleted;
     return !/^[UW][A-Z0-9]+$/.test(id) || Boolean(ineligible);
   });
   if (invalid) return fail('invalid_users');

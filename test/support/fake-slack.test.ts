@@ -80,9 +80,7 @@ describe('fake Slack Web API, driven by the real WebClient', () => {
     await expect(clientFor(fake, 'xoxb-wrong').auth.test()).rejects.toMatchObject(
       platformError('invalid_auth'),
     );
-    await expect(clientFor(fake, null).auth.test()).rejects.toMatchObject(
-      platformError('not_authed'),
-    );
+    await expect(clientFor(fake, null).auth.test()).rejects.toMatchObject(platformError('not_authed'));
     expect(fake.calls.map((c) => c.error)).toEqual(['invalid_auth', 'not_authed']);
   });
 
@@ -109,9 +107,7 @@ describe('fake Slack Web API, driven by the real WebClient', () => {
       data: {
         error: 'invalid_blocks',
         response_metadata: {
-          messages: [
-            '[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]',
-          ],
+          messages: ['[ERROR] must be less than 3001 characters [json-pointer:/blocks/0/text/text]'],
         },
       },
     });
@@ -127,9 +123,9 @@ describe('fake Slack Web API, driven by the real WebClient', () => {
     await expect(
       client.chat.postMessage({ channel: 'C1', text: 'x', blocks: blocks.slice(0, 50) }),
     ).resolves.toMatchObject({ ok: true });
-    await expect(
-      client.chat.postMessage({ channel: 'C1', text: 'x', blocks }),
-    ).rejects.toMatchObject(platformError('invalid_blocks'));
+    await expect(client.chat.postMessage({ channel: 'C1', text: 'x', blocks })).rejects.toMatchObject(
+      platformError('invalid_blocks'),
+    );
   });
 
   it('rejects a 25-character modal title in views.open with invalid_arguments', async () => {
@@ -190,9 +186,9 @@ describe('fake Slack Web API, driven by the real WebClient', () => {
     await client.chat.update({ channel: 'C1', ts: posted.ts ?? '', text: 'approved' });
 
     expect(fake.message('C1', posted.ts ?? '')?.text).toBe('approved');
-    await expect(
-      client.chat.update({ channel: 'C1', ts: '1.000001', text: 'x' }),
-    ).rejects.toMatchObject(platformError('message_not_found'));
+    await expect(client.chat.update({ channel: 'C1', ts: '1.000001', text: 'x' })).rejects.toMatchObject(
+      platformError('message_not_found'),
+    );
   });
 
   it('answers users.info from the seeded directory', async () => {
@@ -217,9 +213,7 @@ describe('fake Slack Web API, driven by the real WebClient', () => {
       profile: { email: 'ada@example.com' },
     });
     expect(byEmail.user?.id).toBe('U42');
-    await expect(client.users.info({ user: 'U404' })).rejects.toMatchObject(
-      platformError('user_not_found'),
-    );
+    await expect(client.users.info({ user: 'U404' })).rejects.toMatchObject(platformError('user_not_found'));
   });
 
   it('keeps user groups: list, replace members, refuse to empty or to add guests', async () => {
@@ -231,9 +225,9 @@ describe('fake Slack Web API, driven by the real WebClient', () => {
     });
     await client.usergroups.users.update({ usergroup: 'S1', users: 'U2,U3' });
     expect(fake.groupMembers('S1')).toEqual(['U2', 'U3']);
-    await expect(
-      client.usergroups.users.update({ usergroup: 'S1', users: '' }),
-    ).rejects.toMatchObject(platformError('no_users_provided'));
+    await expect(client.usergroups.users.update({ usergroup: 'S1', users: '' })).rejects.toMatchObject(
+      platformError('no_users_provided'),
+    );
     await expect(
       client.usergroups.users.update({ usergroup: 'S1', users: 'U2,UGUEST' }),
     ).rejects.toMatchObject(platformError('invalid_users'));
@@ -241,9 +235,7 @@ describe('fake Slack Web API, driven by the real WebClient', () => {
       platformError('no_such_subteam'),
     );
     const listed = await client.usergroups.list({ include_users: true });
-    expect(listed.usergroups).toEqual([
-      expect.objectContaining({ id: 'S1', handle: 'prod-admins' }),
-    ]);
+    expect(listed.usergroups).toEqual([expect.objectContaining({ id: 'S1', handle: 'prod-admins' })]);
   });
 
   it('resolves waitFor on a call made after waiting started', async () => {

@@ -2,23 +2,32 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { blockKitViolations } from './block-kit-limits.js';
-import {
-  decodeArgs,
-  describeEntries,
-  isJson,
-  parseJsonObject,
-  readBody,
-  send,
-} from './fake-slack-http.js';
+import { decodeArgs, describeEntries, isJson, parseJsonObject, readBody, send } from './fake-slack-http.js';
 import { fail, METHODS, type MethodResult, resolveChannel } from './fake-slack-methods.js';
+import {
+  type DeliverOptions,
+  FakeSocketMode,
+  type SocketAck,
+  type SocketConnectionInfo,
+  type SocketEnvelopeType,
+} from './fake-slack-socket.js';
 import { FakeSlackState, type FakeUserSeed, type StoredMessage } from './fake-slack-state.js';
 import { WORKSPACE } from './slack-workspace.js';
 
 /**
  * A real HTTP server speaking the part of the Slack Web API the bot uses, plus response_url
- * endpoints. Point a WebClient at `apiUrl`; then assert on `calls` / `waitFor` instead of mocks.
+ * endpoints and Socket Mode (`apps.connections.open` and the WebSocket it hands out). Point a
+ * WebClient at `apiUrl`; then assert on `calls` / `waitFor` instead of mocks.
  */
 
+export type {
+  DeliverOptions,
+  SocketAck,
+  SocketConnectionInfo,
+  SocketEnvelope,
+  SocketEnvelopeType,
+  SocketMessage,
+} from './fake-slack-socket.js';
 export type { FakeUserSeed } from './fake-slack-state.js';
 
 export interface FakeSlackCall {
@@ -59,6 +68,10 @@ export interface WaitOptions {
 
 export interface FakeSlackOptions {
   token?: string;
+  /** App-level token accepted by `apps.connections.open` (Socket Mode). */
+  appToken?: string;
+  /** How often the fake pings each Socket Mode connection; 0 turns it off. */
+  socketPingIntervalMs?: number;
   /** How long a trigger_id from `newTriggerId` stays usable; Slack allows 3 s. */
   triggerTtlMs?: number;
 }
@@ -66,6 +79,8 @@ export interface FakeSlackOptions {
 /** Fault injection for response_url posts uses this pseudo-method name. */
 export const RESPONSE_URL = 'response_url';
 const MAX_RESPONSE_POSTS = 5;
+/** Methods that take the app-level token rather than a bot or user token. */
+const APP_TOKEN_METHODS = new Set(['apps.connections.open']);
 
 interface ResponseOutcome {
   status: number;
@@ -82,13 +97,22 @@ export class FakeSlack {
   private readonly responseCounts = new Map<string, number>();
   private responseIds = 0;
 
+  /** Slack's side of Socket Mode: connections, envelopes sent, everything the app sent back. */
+  readonly socket: FakeSocketMode;
+  readonly appToken: string;
+
   constructor(
     private readonly server: Server,
     readonly baseUrl: string,
     readonly token: string,
     private readonly state: FakeSlackState,
+    options: Pick<FakeSlackOptions, 'appToken' | 'socketPingIntervalMs'> = {},
   ) {
     this.apiUrl = `${baseUrl}/api/`;
+    this.appToken = options.appToken ?? WORKSPACE.appToken;
+    this.socket = new FakeSocketMode(baseUrl.replace(/^http/, 'ws'), {
+      ...(options.socketPingIntervalMs !== undefined ? { pingIntervalMs: options.socketPingIntervalMs } : {}),
+    });
   }
 
   callsTo(method: string): FakeSlackCall[] {
@@ -99,11 +123,7 @@ export class FakeSlack {
     this.state.users.set(user.id, user);
   }
 
-  setGroup(
-    groupId: string,
-    userIds: string[],
-    meta: { handle?: string; name?: string } = {},
-  ): void {
+  setGroup(groupId: string, userIds: string[], meta: { handle?: string; name?: string } = {}): void {
     const handle = meta.handle ?? groupId.toLowerCase();
     this.state.groups.set(groupId, {
       id: groupId,
@@ -175,14 +195,30 @@ export class FakeSlack {
     );
   }
 
+  /**
+   * Sends a Socket Mode envelope (`slash_commands`: the slash command's form fields as an object;
+   * `interactive`: the interaction payload; `events_api`: the event callback) to the connected app
+   * and resolves with its ack. Rejects when no app is connected or no ack arrives in time.
+   */
+  socketDeliver(type: SocketEnvelopeType, payload: object, options: DeliverOptions = {}): Promise<SocketAck> {
+    return this.socket.deliver(type, payload as Record<string, unknown>, options);
+  }
+
+  /** Resolves once an app has opened a Socket Mode connection and been sent `hello`. */
+  waitForSocketConnection(options: WaitOptions = {}): Promise<SocketConnectionInfo> {
+    return this.socket.waitForConnection(options);
+  }
+
   reset(): void {
     this.calls.length = 0;
     this.responses.length = 0;
     this.faults.clear();
     this.responseCounts.clear();
+    this.socket.reset();
   }
 
   async close(): Promise<void> {
+    await this.socket.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve, reject) => {
       this.server.close((err) => (err ? reject(err) : resolve()));
@@ -207,30 +243,39 @@ export class FakeSlack {
     const method = decodeURIComponent(url.pathname.slice('/api/'.length));
     const { args, token, problem } = decodeArgs(req, url, raw);
     const handler = METHODS[method];
-    const fault = handler ? this.takeFault(method) : undefined;
-    if (!handler) {
-      this.answer(res, method, args, { ...fail('unknown_method'), req_method: method }, 404);
-    } else if (fault) {
+    const appMethod = APP_TOKEN_METHODS.has(method);
+    const fault = handler || appMethod ? this.takeFault(method) : undefined;
+    if (fault) {
       this.answerFault(res, method, args, fault);
-    } else {
+    } else if (appMethod) {
+      const refusal = this.refuseAppAuth(token, problem);
+      this.answer(res, method, args, refusal ?? { ok: true, url: this.socket.openConnectionUrl() });
+    } else if (handler) {
       const refusal = this.refuseAuth(token, problem);
       this.answer(res, method, args, refusal ?? handler(args, this.state));
+    } else {
+      this.answer(res, method, args, { ...fail('unknown_method'), req_method: method }, 404);
     }
   }
 
   private refuseAuth(token: string | undefined, problem?: string): MethodResult | undefined {
     if (problem) return fail(problem);
     if (token === undefined) return fail('not_authed');
+    if (token === this.appToken) return fail('not_allowed_token_type');
     if (token !== this.token) return fail('invalid_auth');
     return undefined;
   }
 
-  private handleResponsePost(
-    id: string,
-    req: IncomingMessage,
-    raw: string,
-    res: ServerResponse,
-  ): void {
+  /** App-level methods: a bot or user token is the wrong type, another app token is unknown. */
+  private refuseAppAuth(token: string | undefined, problem?: string): MethodResult | undefined {
+    if (problem) return fail(problem);
+    if (token === undefined) return fail('not_authed');
+    if (token === this.token || /^xox[bpe]-/.test(token)) return fail('not_allowed_token_type');
+    if (token !== this.appToken) return fail('invalid_auth');
+    return undefined;
+  }
+
+  private handleResponsePost(id: string, req: IncomingMessage, raw: string, res: ServerResponse): void {
     const body = isJson(req) ? parseJsonObject(raw) : undefined;
     const outcome: ResponseOutcome =
       body === undefined ? { status: 400, error: 'invalid_payload' } : this.judgeResponse(id, body);
@@ -352,6 +397,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     `http://127.0.0.1:${port}`,
     options.token ?? WORKSPACE.botToken,
     state,
+    options,
   );
+  const socketMode = fake.socket;
+  server.on('upgrade', (req, socket, head) => socketMode.handleUpgrade(req, socket, head));
   return fake;
 }

@@ -125,9 +125,7 @@ async function prepareTemplate(runId: string): Promise<void> {
 async function buildTemplate(admin: Client, name: string, fingerprint: string): Promise<void> {
   await admin.query(`CREATE DATABASE ${escapeIdentifier(name)}`);
   await applyMigrations(databaseUrl(name), { migrationsDir: MIGRATIONS_DIR });
-  await admin.query(
-    `COMMENT ON DATABASE ${escapeIdentifier(name)} IS ${escapeLiteral(fingerprint)}`,
-  );
+  await admin.query(`COMMENT ON DATABASE ${escapeIdentifier(name)} IS ${escapeLiteral(fingerprint)}`);
 }
 
 async function swapInTemplate(admin: Client, built: string): Promise<void> {

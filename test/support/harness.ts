@@ -1,17 +1,34 @@
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { escapeIdentifier } from 'pg';
-import { type RunningBot, startBot } from '../../src/bot.js';
 import type { Clock } from '../../src/app/deps.js';
-import { loadEnv } from '../../src/config/env.js';
+import { type RunningBot, startBot } from '../../src/bot.js';
+import { type Env, loadEnv } from '../../src/config/env.js';
 import { parsePolicy } from '../../src/config/policy.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, redisUrl, type TestDatabase, uniqueName, withAdminClient } from './db.js';
-import { type FakeResponsePost, type FakeSlack, type FakeSlackCall, startFakeSlack } from './fake-slack.js';
-import { postBlockAction, postSlashCommand, postViewSubmission, type SlackHttpResponse } from './slack-signing.js';
+import {
+  type FakeResponsePost,
+  type FakeSlack,
+  type FakeSlackCall,
+  type SocketAck,
+  startFakeSlack,
+} from './fake-slack.js';
+import {
+  blockActionPayload,
+  postBlockAction,
+  postSlashCommand,
+  postViewSubmission,
+  type SlackHttpResponse,
+  slashCommandBody,
+  viewSubmissionPayload,
+} from './slack-signing.js';
 
 /**
- * The whole bot as production runs it (Bolt over HTTP, Prisma on a real PostgreSQL, BullMQ on a
- * real Redis, the PostgreSQL provider on real roles), with Slack's Web API replaced by the fake.
- * Each harness has its own database, queue prefix and roles, so test files run in parallel.
+ * The whole bot as production runs it (Bolt over HTTP, or over Socket Mode with `socketMode`;
+ * Prisma on a real PostgreSQL, BullMQ on a real Redis, the PostgreSQL provider on real roles),
+ * with Slack replaced by the fake. Each harness has its own database, queue prefix and roles, so
+ * test files run in parallel.
  */
 
 export const users = {
@@ -28,20 +45,39 @@ export const securityChannel = 'C0SECURITY';
 export const signingSecret = 'test-signing-secret-0123456789';
 
 export interface Harness {
+  /** Where Slack's requests go in HTTP mode (`/slack/events`). */
   url: string;
+  /** The bot's own HTTP server (`/healthz`, `/metrics`, hooks), in either mode. */
+  origin: string;
+  /** The environment the bot was started with. */
+  env: Env;
   fake: FakeSlack;
   db: TestDatabase;
   bot: RunningBot;
   /** PostgreSQL names made for this harness. */
   role: string;
   login: (user: keyof typeof users) => string;
+  /**
+   * Sends `/jit <text>` and waits for the reply on its response_url. In Socket Mode the command
+   * goes over the WebSocket, and `http` stands for the ack (status 200, body = ack payload).
+   */
   slash(userId: string, text: string): Promise<{ http: SlackHttpResponse; reply: FakeResponsePost }>;
   /** Creates a request through `/jit request` and returns its id. */
   request(userId: string, resource: string, duration: string, reason?: string): Promise<string>;
   /** The DM the bot sent an approver about a request, once it has been sent. */
   approverMessage(requestId: string, approverId: string): Promise<{ channel: string; ts: string }>;
-  click(userId: string, actionId: string, requestId: string, message?: { channel: string; ts: string }): Promise<SlackHttpResponse>;
-  submitView(userId: string, callbackId: string, metadata: unknown, values: Record<string, Record<string, unknown>>): Promise<SlackHttpResponse>;
+  click(
+    userId: string,
+    actionId: string,
+    requestId: string,
+    message?: { channel: string; ts: string },
+  ): Promise<SlackHttpResponse>;
+  submitView(
+    userId: string,
+    callbackId: string,
+    metadata: unknown,
+    values: Record<string, Record<string, unknown>>,
+  ): Promise<SlackHttpResponse>;
   /** The next DM to `userId` whose text contains `fragment`. */
   dmTo(userId: string, fragment: string, timeoutMs?: number): Promise<FakeSlackCall>;
   isMember(login: string): Promise<boolean>;
@@ -55,6 +91,30 @@ export interface HarnessOptions {
   /** Extra resources, YAML indented for the `resources:` block; `{{role}}` is replaced. */
   extraResources?: string;
   workers?: { retryDelayMs?: number; maxRetryDelayMs?: number };
+  /**
+   * Socket Mode: SLACK_APP_TOKEN is the fake's app token and PORT a free port (Bolt serves the
+   * custom routes there, not on an ephemeral one); commands and clicks go over the WebSocket.
+   */
+  socketMode?: boolean;
+}
+
+/** A port free right now, on every interface (as Bolt's Socket Mode server listens). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+  return port;
+}
+
+/** A Socket Mode ack as the HTTP answer Bolt would have given: 200, the ack body if any. */
+function ackAsResponse(ack: SocketAck): SlackHttpResponse {
+  const payload = ack.payload as Record<string, unknown> | undefined;
+  const body = payload && Object.keys(payload).length > 0 ? JSON.stringify(payload) : '';
+  return { status: 200, body, headers: new Headers(body ? { 'content-type': 'application/json' } : {}) };
 }
 
 function policyYaml(role: string, extra: string): string {
@@ -107,13 +167,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 
   const adminUrl = 'postgresql://jit_granter:jit_granter@127.0.0.1:5432/jit';
   const policy = parsePolicy(policyYaml(role, options.extraResources ?? ''), { PROD_DB_ADMIN_URL: adminUrl });
+  const socketMode = options.socketMode === true;
   const env = loadEnv({
     SLACK_BOT_TOKEN: fake.token,
     SLACK_SIGNING_SECRET: signingSecret,
     SLACK_API_URL: fake.apiUrl,
     DATABASE_URL: db.url,
     REDIS_URL: redisUrl(),
-    PORT: '0',
+    PORT: socketMode ? String(await freePort()) : '0',
+    ...(socketMode ? { SLACK_APP_TOKEN: fake.appToken } : {}),
   });
   const queuePrefix = uniqueName('jit_');
   const launch = () =>
@@ -129,11 +191,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const bot = await launch();
   let url = `http://127.0.0.1:${bot.port}/slack/events`;
   let replies = 0;
+  const interact = async (payload: Record<string, unknown>, post: () => Promise<SlackHttpResponse>) =>
+    socketMode ? ackAsResponse(await fake.socketDeliver('interactive', payload)) : post();
 
   const harness: Harness = {
     get url() {
       return url;
     },
+    get origin() {
+      return `http://127.0.0.1:${harness.bot.port}`;
+    },
+    env,
     fake,
     db,
     bot,
@@ -141,7 +209,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     login,
     async slash(userId, text) {
       const id = `slash-${++replies}`;
-      const http = await postSlashCommand(url, signingSecret, { text, user_id: userId, response_url: fake.responseUrl(id) });
+      const input = { text, user_id: userId, response_url: fake.responseUrl(id) };
+      const http = socketMode
+        ? ackAsResponse(
+            await fake.socketDeliver(
+              'slash_commands',
+              Object.fromEntries(new URLSearchParams(slashCommandBody(input))),
+            ),
+          )
+        : await postSlashCommand(url, signingSecret, input);
       const reply = await fake.waitForResponse((r) => r.id === id);
       return { http, reply };
     },
@@ -159,21 +235,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return { channel: String(call.args.channel), ts: String(call.result.ts) };
     },
     click(userId, actionId, requestId, message) {
-      return postBlockAction(url, signingSecret, {
+      const input = {
         user_id: userId,
         action_id: actionId,
         value: requestId,
         ...(message ? { channel_id: message.channel, message_ts: message.ts } : {}),
         response_url: fake.responseUrl(`click-${++replies}`),
-      });
+      };
+      return interact(blockActionPayload(input), () => postBlockAction(url, signingSecret, input));
     },
     submitView(userId, callbackId, metadata, values) {
-      return postViewSubmission(url, signingSecret, {
+      const input = {
         user_id: userId,
         callback_id: callbackId,
         private_metadata: JSON.stringify(metadata),
         state_values: values,
-      });
+      };
+      return interact(viewSubmissionPayload(input), () => postViewSubmission(url, signingSecret, input));
     },
     dmTo(userId, fragment, timeoutMs = 10_000) {
       return fake.waitFor(

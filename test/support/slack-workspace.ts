@@ -13,6 +13,8 @@ export const WORKSPACE = {
   botId: 'BBOT',
   botName: 'jit-bot',
   botToken: 'xoxb-test-bot-token',
+  /** App-level token (Socket Mode's `apps.connections.open`, scope `connections:write`). */
+  appToken: 'xapp-1-test-app-token',
   /** The legacy `token` field Slack still puts in payloads; Bolt ignores it. */
   verificationToken: 'legacy-verification-token',
 } as const;

@@ -27,24 +27,38 @@ function actorText(actor: string): string {
 function detailsText(details: unknown): string {
   if (!details || typeof details !== 'object') return '';
   return Object.entries(details as Record<string, unknown>)
-    .map(([key, value]) => `${escapeText(key)}: ${escapeText(typeof value === 'string' ? value : JSON.stringify(value))}`)
+    .map(
+      ([key, value]) =>
+        `${escapeText(key)}: ${escapeText(typeof value === 'string' ? value : JSON.stringify(value))}`,
+    )
     .join(' · ');
 }
 
 /** One audit event as posted to the security channel. */
 export function auditEventMessage(event: AuditView): Message {
   const emoji = actionEmoji[event.action] ?? ':memo:';
-  const states = event.fromState && event.toState && event.fromState !== event.toState ? ` (${event.fromState} → ${event.toState})` : '';
+  const states =
+    event.fromState && event.toState && event.fromState !== event.toState
+      ? ` (${event.fromState} → ${event.toState})`
+      : '';
   const subject = event.requestId ? ` ${code(event.requestId)}` : '';
   const headline = `${emoji} *${escapeText(event.action)}*${subject} by ${actorText(event.actor)}${states}`;
   const details = detailsText(event.details);
   return {
     text: `${event.action}${event.requestId ? ` ${event.requestId}` : ''} by ${event.actor}`,
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: truncate(details ? `${headline}\n${details}` : headline, 3000) } },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: truncate(details ? `${headline}\n${details}` : headline, 3000) },
+      },
       {
         type: 'context',
-        elements: [{ type: 'mrkdwn', text: `#${event.id} · ${slackDate(event.at)} · hash ${code(event.hash.slice(0, 12))}` }],
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: `#${event.id} · ${slackDate(event.at)} · hash ${code(event.hash.slice(0, 12))}`,
+          },
+        ],
       },
     ],
   };

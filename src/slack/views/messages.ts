@@ -85,7 +85,8 @@ function requestList(
 }
 
 export function listMessage(requests: readonly RequestLine[]): Message {
-  if (requests.length === 0) return plain('You have no pending or active requests. `/jit request` to ask for access.');
+  if (requests.length === 0)
+    return plain('You have no pending or active requests. `/jit request` to ask for access.');
   return requestList('*Your open requests*', requests, false);
 }
 
@@ -103,15 +104,21 @@ export function requestCreatedMessage(r: RequestLine): Message {
 }
 
 /** What the requester is told after each transition, in a DM. */
-export function requesterNotice(r: RequestLine & { endReason: string | null; decidedBy: string | null }): Message | null {
+export function requesterNotice(
+  r: RequestLine & { endReason: string | null; decidedBy: string | null },
+): Message | null {
   const id = code(r.id);
   const resource = code(r.resource);
   const why = r.endReason ? `\n>${escapeText(r.endReason)}` : '';
   switch (r.state) {
     case 'active':
-      return plain(`:unlock: ${id}: you have ${resource} until ${r.expiresAt ? slackDate(r.expiresAt) : 'further notice'}. \`/jit release ${r.id}\` when you are done.`);
+      return plain(
+        `:unlock: ${id}: you have ${resource} until ${r.expiresAt ? slackDate(r.expiresAt) : 'further notice'}. \`/jit release ${r.id}\` when you are done.`,
+      );
     case 'denied':
-      return plain(`:x: ${id} for ${resource} was denied${r.decidedBy ? ` by ${mention(r.decidedBy)}` : ''}.${why}`);
+      return plain(
+        `:x: ${id} for ${resource} was denied${r.decidedBy ? ` by ${mention(r.decidedBy)}` : ''}.${why}`,
+      );
     case 'expired':
       return plain(`:lock: ${id}: your access to ${resource} has expired and was removed.`);
     case 'released':
@@ -119,11 +126,15 @@ export function requesterNotice(r: RequestLine & { endReason: string | null; dec
     case 'revoked':
       return plain(`:no_entry: ${id}: your access to ${resource} was revoked by the security team.${why}`);
     case 'grant_failed':
-      return plain(`:warning: ${id}: ${resource} was approved but could not be granted. The security team has been told.${why}`);
+      return plain(
+        `:warning: ${id}: ${resource} was approved but could not be granted. The security team has been told.${why}`,
+      );
     case 'cancelled':
       return plain(`:heavy_minus_sign: ${id}: your request for ${resource} was withdrawn.${why}`);
     case 'timed_out':
-      return plain(`:alarm_clock: ${id}: nobody approved ${resource} in time. Request again if you still need it.`);
+      return plain(
+        `:alarm_clock: ${id}: nobody approved ${resource} in time. Request again if you still need it.`,
+      );
     default:
       return null;
   }

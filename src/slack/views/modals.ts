@@ -1,5 +1,5 @@
-import { formatDuration } from '../../domain/duration.js';
 import type { types } from '@slack/bolt';
+import { formatDuration } from '../../domain/duration.js';
 import { truncate } from './text.js';
 
 export const callbackIds = {
@@ -28,12 +28,21 @@ export interface RequestModalMetadata {
   channelId: string | null;
 }
 
-export function requestModal(resources: readonly ResourceOption[], metadata: RequestModalMetadata): types.ModalView {
+export function requestModal(
+  resources: readonly ResourceOption[],
+  metadata: RequestModalMetadata,
+): types.ModalView {
   // Slack allows 100 options in a static select; a policy with more resources is unusual enough
   // that the slash-command form covers the rest.
   const options = resources.slice(0, 100).map((r) => ({
     text: { type: 'plain_text' as const, text: truncate(r.name, 75) },
-    description: { type: 'plain_text' as const, text: truncate(`${r.description} (default ${formatDuration(r.defaultSec)}, max ${formatDuration(r.maxSec)})`, 75) },
+    description: {
+      type: 'plain_text' as const,
+      text: truncate(
+        `${r.description} (default ${formatDuration(r.defaultSec)}, max ${formatDuration(r.maxSec)})`,
+        75,
+      ),
+    },
     value: r.name,
   }));
   if (options.length === 0) {
@@ -65,7 +74,12 @@ export function requestModal(resources: readonly ResourceOption[], metadata: Req
         type: 'input',
         block_id: requestFields.resource.block,
         label: { type: 'plain_text', text: 'Resource' },
-        element: { type: 'static_select', action_id: requestFields.resource.action, placeholder: { type: 'plain_text', text: 'Choose a resource' }, options },
+        element: {
+          type: 'static_select',
+          action_id: requestFields.resource.action,
+          placeholder: { type: 'plain_text', text: 'Choose a resource' },
+          options,
+        },
       },
       {
         type: 'input',
@@ -73,14 +87,23 @@ export function requestModal(resources: readonly ResourceOption[], metadata: Req
         optional: true,
         label: { type: 'plain_text', text: 'Duration' },
         hint: { type: 'plain_text', text: 'e.g. 30m, 2h, 1h30m. Empty means the resource default.' },
-        element: { type: 'plain_text_input', action_id: requestFields.duration.action, placeholder: { type: 'plain_text', text: '1h' } },
+        element: {
+          type: 'plain_text_input',
+          action_id: requestFields.duration.action,
+          placeholder: { type: 'plain_text', text: '1h' },
+        },
       },
       {
         type: 'input',
         block_id: requestFields.reason.block,
         label: { type: 'plain_text', text: 'Reason' },
         hint: { type: 'plain_text', text: 'What you need it for: incident, ticket or PR link.' },
-        element: { type: 'plain_text_input', action_id: requestFields.reason.action, multiline: true, max_length: 500 },
+        element: {
+          type: 'plain_text_input',
+          action_id: requestFields.reason.action,
+          multiline: true,
+          max_length: 500,
+        },
       },
     ],
   });
@@ -99,12 +122,23 @@ export function denyModal(metadata: DenyModalMetadata): types.ModalView {
     submit: 'Deny',
     close: 'Cancel',
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `Denying *${metadata.requestId}*. The requester will see your reason.` } },
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `Denying *${metadata.requestId}*. The requester will see your reason.`,
+        },
+      },
       {
         type: 'input',
         block_id: denyFields.reason.block,
         label: { type: 'plain_text', text: 'Reason' },
-        element: { type: 'plain_text_input', action_id: denyFields.reason.action, multiline: true, max_length: 500 },
+        element: {
+          type: 'plain_text_input',
+          action_id: denyFields.reason.action,
+          multiline: true,
+          max_length: 500,
+        },
       },
     ],
   });

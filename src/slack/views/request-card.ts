@@ -75,8 +75,20 @@ export function requestCardBlocks(view: RequestView, options: { withButtons: boo
       type: 'actions',
       block_id: `jit.decide.${view.id}`,
       elements: [
-        { type: 'button', action_id: actionIds.approve, text: { type: 'plain_text', text: 'Approve' }, style: 'primary', value: view.id },
-        { type: 'button', action_id: actionIds.deny, text: { type: 'plain_text', text: 'Deny' }, style: 'danger', value: view.id },
+        {
+          type: 'button',
+          action_id: actionIds.approve,
+          text: { type: 'plain_text', text: 'Approve' },
+          style: 'primary',
+          value: view.id,
+        },
+        {
+          type: 'button',
+          action_id: actionIds.deny,
+          text: { type: 'plain_text', text: 'Deny' },
+          style: 'danger',
+          value: view.id,
+        },
       ],
     });
   }
