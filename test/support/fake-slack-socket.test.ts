@@ -2,19 +2,10 @@ import { SocketModeReceiver, webApi } from '@slack/bolt';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type FakeSlack, startFakeSlack } from './fake-slack.js';
+import { silentLogger } from './silent-logger.js';
 import { WORKSPACE } from './slack-workspace.js';
 
-const { WebClient, ErrorCode, LogLevel } = webApi;
-
-const silentLogger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
+const { WebClient, ErrorCode } = webApi;
 
 type SocketClient = SocketModeReceiver['client'];
 

@@ -2,19 +2,10 @@ import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { blockKitViolations, viewViolations } from './block-kit-limits.js';
 import { type FakeSlack, RESPONSE_URL, startFakeSlack } from './fake-slack.js';
+import { silentLogger } from './silent-logger.js';
 import { newTriggerId } from './slack-workspace.js';
 
-const { WebClient, ErrorCode, LogLevel } = webApi;
-
-const silentLogger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  setLevel: () => {},
-  getLevel: () => LogLevel.ERROR,
-  setName: () => {},
-};
+const { WebClient, ErrorCode } = webApi;
 
 function clientFor(fake: FakeSlack, token: string | null = fake.token): webApi.WebClient {
   return new WebClient(token ?? undefined, {
