@@ -18,13 +18,31 @@ export async function denyRequest(
   const allowed = checkDenier(levels, input.approverId, found.requesterId);
   if (!allowed.ok) throw new NotAllowed(sentence(allowed.reason));
 
+  return recordDenial(deps, input.requestId, { actorId: input.approverId, reason });
+}
+
+export interface Denial {
+  /** A Slack user id, or a system actor for automatic decisions. */
+  actorId: string;
+  reason: string;
+  /** The rule that decided it when no person did (`freeze`, `optOut.guests`, …). */
+  rule?: string;
+}
+
+/** Moves a pending request to `denied`, tells the requester why, and refreshes its messages. */
+export async function recordDenial(deps: Deps, requestId: string, denial: Denial): Promise<AccessRequest> {
   const { request, auditId } = await deps.db.$transaction(async (tx) => {
-    const current = await lockRequest(tx, input.requestId);
+    const current = await lockRequest(tx, requestId);
     return applyTransition(deps, tx, current, {
       event: 'deny',
-      actor: input.approverId,
-      data: { decidedAt: deps.clock.now(), decidedBy: input.approverId, endReason: reason },
-      details: { reason },
+      actor: denial.actorId,
+      data: {
+        decidedAt: deps.clock.now(),
+        decidedBy: denial.actorId,
+        endReason: denial.reason,
+        ...(denial.rule ? { decisionRule: denial.rule } : {}),
+      },
+      details: { reason: denial.reason, ...(denial.rule ? { rule: denial.rule } : {}) },
     });
   });
   await afterCommit(deps, request.id, [

@@ -2,11 +2,13 @@ import { mayHoldAccess } from '../domain/lifecycle.js';
 import type { AccessRequest } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import type { Deps } from './deps.js';
+import { endGrant } from './end-grant.js';
 import { InvalidInput } from './errors.js';
+import { freezesCovering, frozenReason } from './freeze.js';
 import { grantTargetFor } from './grant-target.js';
 import { applyTransition, lockRequest, StaleVersion } from './transition.js';
 
-export type GrantOutcome = 'granted' | 'failed' | 'skipped';
+export type GrantOutcome = 'granted' | 'failed' | 'skipped' | 'frozen';
 
 /**
  * Grants an approved request on its target and makes it active. Runs in the grant job: a
@@ -16,6 +18,12 @@ export type GrantOutcome = 'granted' | 'failed' | 'skipped';
 export async function grantAccess(deps: Deps, requestId: string): Promise<GrantOutcome> {
   const request = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
   if (request?.state !== 'approved') return 'skipped';
+  const [frozen] = await freezesCovering(deps, request);
+  if (frozen) {
+    // Approved before the freeze, granted after it: never. approved → revoked, nothing on the target.
+    await endGrant(deps, { requestId, event: 'revoke', actorId: 'system', reason: frozenReason(frozen) });
+    return 'frozen';
+  }
   const expiresAt = new Date(deps.clock.now().getTime() + request.durationSec * 1000);
   const { provider, target } = grantTargetFor(deps, request, expiresAt);
   const log = deps.logger.child({ requestId });

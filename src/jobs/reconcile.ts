@@ -1,19 +1,27 @@
 import type { Queue } from 'bullmq';
 import type { Deps } from '../app/deps.js';
+import { freezeFilter, frozenReason, standingFreezes } from '../app/freeze.js';
 import { jobIds, jobQueueFor, type Queues } from './queues.js';
 
 /**
  * The database is the truth and BullMQ the fast path. This sweep makes the queues agree with the
  * database again after Redis lost data, a process died between commit and enqueue, or a job
  * ran out of attempts: every active grant has an expiry job (due now if overdue), every approved
- * request a grant job, every pending request whose approvers were never asked a notify job, and
+ * request a grant job, every pending request whose approvers were never asked a notify job, every active grant under a
+ * standing freeze a revoke job, and
  * every unposted audit event a post job. Runs at start-up and on a timer
  * (not a BullMQ repeatable job, which would vanish with Redis); each replica may run it, since
  * every job id is deterministic.
  */
 export async function reconcileQueues(deps: Deps, queues: Queues): Promise<ReconcileReport> {
   const jobs = jobQueueFor(queues, () => deps.clock.now());
-  const report: ReconcileReport = { expiries: 0, grants: 0, approverAsks: 0, auditPosts: 0 };
+  const report: ReconcileReport = {
+    expiries: 0,
+    grants: 0,
+    approverAsks: 0,
+    frozenRevokes: 0,
+    auditPosts: 0,
+  };
   const now = deps.clock.now();
   const settled = new Date(now.getTime() - 10_000);
 
@@ -50,6 +58,18 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
       report.approverAsks++;
   }
 
+  // Grants a freeze should have revoked (the process doing it died, or the target was down).
+  for (const standing of await standingFreezes(deps)) {
+    const covered = await deps.db.accessRequest.findMany({
+      where: { state: 'active', ...freezeFilter(standing) },
+      select: { id: true },
+    });
+    for (const { id } of covered) {
+      const add = () => jobs.retryRevoke(id, 'revoke', 'system', frozenReason(standing));
+      if (await ensureJob(queues.revoke, jobIds.revoke(id, 'revoke'), add)) report.frozenRevokes++;
+    }
+  }
+
   const unposted = await deps.db.auditEvent.findMany({
     where: { postedAt: null, at: { lt: settled } },
     select: { id: true },
@@ -70,6 +90,7 @@ export interface ReconcileReport {
   expiries: number;
   grants: number;
   approverAsks: number;
+  frozenRevokes: number;
   auditPosts: number;
 }
 

@@ -1,12 +1,17 @@
 import type { App } from '@slack/bolt';
 import type { Deps } from '../app/deps.js';
 import { releaseRequest } from '../app/end-grant.js';
+import { InvalidInput } from '../app/errors.js';
+import { freeze, unfreeze } from '../app/freeze.js';
 import { listAwaitingApprover, listOpenRequests } from '../app/queries.js';
 import { requestAccess } from '../app/request-access.js';
+import { type RevokeSubject, revokeAsAdmin } from '../app/revoke.js';
+import type { FreezeScope } from '../domain/freeze.js';
 import { describeState } from '../domain/lifecycle.js';
-import { type JitCommand, parseJitCommand } from './grammar.js';
+import { type JitCommand, parseJitCommand, type Target } from './grammar.js';
 import { slashCommandSchema } from './payloads.js';
 import { userMessageFor } from './user-errors.js';
+import { freezeMessage, revokeMessage, unfreezeMessage } from './views/admin.js';
 import {
   helpMessage,
   listMessage,
@@ -16,6 +21,7 @@ import {
   requestCreatedMessage,
 } from './views/messages.js';
 import { requestModal } from './views/modals.js';
+import { code, mention } from './views/text.js';
 
 /**
  * `/jit`: acknowledged at once (Slack allows 3 s), then answered ephemerally through
@@ -50,6 +56,27 @@ export function registerCommands(app: App, deps: Deps): void {
       );
     }
   });
+}
+
+function revokeSubjectOf(target: Target): RevokeSubject {
+  if (target.kind === 'all')
+    throw new InvalidInput('`/jit revoke` takes one request, user or resource; use `/jit freeze all`.');
+  return target;
+}
+
+function freezeScopeOf(target: Target): FreezeScope {
+  if (target.kind === 'request')
+    throw new InvalidInput('A freeze covers a resource, a @user or all, not one request.');
+  if (target.kind === 'all') return { scope: 'all' };
+  if (target.kind === 'user') return { scope: 'user', userId: target.userId };
+  return { scope: 'resource', resource: target.resource };
+}
+
+function targetText(target: Target): string {
+  if (target.kind === 'request') return code(target.requestId);
+  if (target.kind === 'user') return mention(target.userId);
+  if (target.kind === 'resource') return code(target.resource);
+  return 'all';
 }
 
 export function resourceOptions(deps: Pick<Deps, 'policy'>) {
@@ -89,10 +116,24 @@ async function runCommand(deps: Deps, userId: string, channelId: string, jit: Ji
       return plain(`:warning: ${jit.message}`);
     case 'open-modal':
       return helpMessage();
+    case 'revoke': {
+      const subject = revokeSubjectOf(jit.target);
+      const summary = await revokeAsAdmin(deps, subject, { actorId: userId, reason: jit.reason });
+      return revokeMessage(targetText(jit.target), summary);
+    }
+    case 'freeze': {
+      const result = await freeze(deps, {
+        actorId: userId,
+        scope: freezeScopeOf(jit.target),
+        reason: jit.reason,
+      });
+      return freezeMessage({ scope: result.freeze, reason: result.freeze.reason, ...result });
+    }
+    case 'unfreeze': {
+      const lifted = await unfreeze(deps, { actorId: userId, scope: freezeScopeOf(jit.target) });
+      return unfreezeMessage(lifted);
+    }
     case 'extend':
-    case 'revoke':
-    case 'freeze':
-    case 'unfreeze':
     case 'audit':
       return plain(
         `:construction: \`/jit ${jit.kind}\` is not available in this version yet. \`/jit help\` lists what is.`,

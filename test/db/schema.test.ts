@@ -3,6 +3,7 @@ import {
   type AccessRequest,
   type Approval,
   type AuditEvent,
+  type Freeze,
   type Prisma,
   RequestState,
   type SlackMessage,
@@ -48,6 +49,9 @@ function accessRequestRow(id: string): AccessRequest {
     expiresAt: new Date('2026-01-01T11:02:00.005Z'),
     endedAt: new Date('2026-01-01T10:30:00.006Z'),
     endReason: 'released early',
+    decisionRule: 'freeze',
+    reviewRule: 'optOut.outsideBusinessHours',
+    lastActiveAt: new Date('2026-01-01T10:20:00.011Z'),
   };
 }
 
@@ -117,6 +121,48 @@ describe('every model round-trips with every field set', () => {
     await db.prisma.slackMessage.create({ data: row });
 
     expect(await db.prisma.slackMessage.findUniqueOrThrow({ where: { id: row.id } })).toEqual(row);
+  });
+});
+
+describe('freezes', () => {
+  it('Freeze round-trips with every field set', async () => {
+    const row: Freeze = {
+      id: 303,
+      scope: 'resource',
+      target: 'prod-db-write',
+      reason: 'incident 7',
+      createdBy: 'U_SEC',
+      createdAt: new Date('2026-01-01T10:00:02.012Z'),
+      liftedAt: new Date('2026-01-01T11:00:02.013Z'),
+      liftedBy: 'U_SEC',
+    };
+
+    await db.prisma.freeze.create({ data: row });
+
+    expect(await db.prisma.freeze.findUniqueOrThrow({ where: { id: row.id } })).toEqual(row);
+  });
+
+  it('allows one standing freeze per scope, and any number of lifted ones', async () => {
+    const standing = { scope: 'user', target: 'U_FROZEN', reason: 'phished', createdBy: 'U_SEC' };
+    await db.prisma.freeze.create({ data: standing });
+    await expect(db.prisma.freeze.create({ data: standing })).rejects.toMatchObject({ code: 'P2002' });
+
+    const lifted = { ...standing, liftedAt: new Date(), liftedBy: 'U_SEC' };
+    await db.prisma.freeze.createMany({ data: [lifted, lifted] });
+    expect(await db.prisma.freeze.count({ where: { target: 'U_FROZEN' } })).toBe(3);
+  });
+
+  it('refuses a scope without a target, or `all` with one', async () => {
+    const bad = [
+      { scope: 'resource', target: '' },
+      { scope: 'all', target: 'prod-db-write' },
+      { scope: 'galaxy', target: 'x' },
+    ];
+    for (const scope of bad) {
+      await expect(
+        db.prisma.freeze.create({ data: { ...scope, reason: 'r', createdBy: 'U_SEC' } }),
+      ).rejects.toThrow(/freezes_scope_check/);
+    }
   });
 });
 

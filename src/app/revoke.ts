@@ -1,0 +1,144 @@
+import pLimit from 'p-limit';
+import { checkReason } from '../domain/policy.js';
+import { requireAdmin } from './admins.js';
+import { recordDenial } from './deny.js';
+import type { Deps } from './deps.js';
+import { endGrant } from './end-grant.js';
+import { Conflict, checked, InvalidInput, NotFound } from './errors.js';
+
+/**
+ * Taking access back before it expires: `/jit revoke`, the Revoke button, freezes and recall
+ * hooks all end here. Each grant goes through `endGrant` (revoke on the target, then record), so
+ * a revoke is as reliable as an expiry: if the target is down, a job keeps retrying and alerting.
+ */
+
+export type RevokeSubject =
+  | { kind: 'request'; requestId: string }
+  | { kind: 'user'; userId: string }
+  | { kind: 'resource'; resource: string };
+
+export interface RevokeSummary {
+  /** Grants taken back now. */
+  revoked: string[];
+  /** Pending requests denied instead (revoking one by id before it was granted). */
+  denied: string[];
+  /** The target could not be reached: a job keeps retrying, and the security channel is told. */
+  retrying: string[];
+  /** Nothing to take back (already ended meanwhile), with why. */
+  unchanged: Array<{ id: string; why: string }>;
+}
+
+export interface RevokeOptions {
+  /** Slack user id, or a system actor (`hook:recall`, `recall:idle`, `system`). */
+  actorId: string;
+  reason: string;
+}
+
+/** Grants revoked at once; the provider pools bound the real parallelism on each target. */
+const REVOKE_CONCURRENCY = 16;
+
+/** `/jit revoke <id|@user|resource> <reason…>` and the Revoke button: admins only. */
+export async function revokeAsAdmin(
+  deps: Deps,
+  subject: RevokeSubject,
+  options: RevokeOptions,
+): Promise<RevokeSummary> {
+  const requestId = subject.kind === 'request' ? subject.requestId : null;
+  await requireAdmin(deps, options.actorId, `revoke ${describeSubject(subject)}`, requestId);
+  const reason = checked(checkReason(options.reason), 'reason');
+  if (subject.kind === 'request') return revokeOne(deps, subject.requestId, { ...options, reason });
+  if (subject.kind === 'resource' && !deps.policy.resources[subject.resource]) {
+    const known = Object.keys(deps.policy.resources).sort().join(', ');
+    throw new InvalidInput(`Unknown resource "${subject.resource}". Available: ${known}.`);
+  }
+  const ids = await grantsOf(deps, subject);
+  return revokeGrants(deps, ids, { ...options, reason });
+}
+
+/**
+ * One request by id: a grant is revoked; a request still waiting for approval is denied, so it
+ * cannot be granted later; one already ended is left alone, and the answer says so.
+ */
+async function revokeOne(deps: Deps, requestId: string, options: RevokeOptions): Promise<RevokeSummary> {
+  const request = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
+  if (!request) throw new NotFound(`No request ${requestId}.`);
+  if (request.state === 'pending') {
+    try {
+      await recordDenial(deps, requestId, { actorId: options.actorId, reason: options.reason });
+      return { ...emptySummary(), denied: [requestId] };
+    } catch (error) {
+      // Approved (or decided) meanwhile: fall through to revoking what it is now.
+      if (!(error instanceof Conflict)) throw error;
+    }
+  }
+  return revokeGrants(deps, [requestId], options);
+}
+
+export type GrantScope = Exclude<RevokeSubject, { kind: 'request' }> | { kind: 'all' };
+
+/** The requests of a user, of a resource, or all of them, as a query filter. */
+export function scopeFilter(scope: GrantScope): { requesterId?: string; resource?: string } {
+  if (scope.kind === 'user') return { requesterId: scope.userId };
+  if (scope.kind === 'resource') return { resource: scope.resource };
+  return {};
+}
+
+/** Approved or active requests in scope: what may hold access on a target right now. */
+export async function grantsOf(deps: Pick<Deps, 'db'>, scope: GrantScope): Promise<string[]> {
+  const rows = await deps.db.accessRequest.findMany({
+    where: { ...scopeFilter(scope), state: { in: ['approved', 'active'] } },
+    select: { id: true },
+    orderBy: { createdAt: 'asc' },
+  });
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Revokes each grant, several at once. A grant the target cannot take back now is handed to the
+ * revoke queue, which retries until it succeeds; one that ended meanwhile is reported unchanged.
+ */
+export async function revokeGrants(
+  deps: Deps,
+  requestIds: readonly string[],
+  options: RevokeOptions,
+): Promise<RevokeSummary> {
+  const summary = emptySummary();
+  const limit = pLimit(REVOKE_CONCURRENCY);
+  await Promise.all(
+    requestIds.map((requestId) =>
+      limit(async () => {
+        try {
+          await endGrant(deps, {
+            requestId,
+            event: 'revoke',
+            actorId: options.actorId,
+            reason: options.reason,
+          });
+          summary.revoked.push(requestId);
+        } catch (error) {
+          if (error instanceof Conflict || error instanceof NotFound) {
+            summary.unchanged.push({ id: requestId, why: error.message });
+            return;
+          }
+          deps.logger.warn({ requestId, err: error }, 'revoke failed; handing it to the retry queue');
+          await deps.jobs
+            .retryRevoke(requestId, 'revoke', options.actorId, options.reason)
+            .catch((err) => deps.logger.error({ requestId, err }, 'revoke retry could not be enqueued'));
+          summary.retrying.push(requestId);
+        }
+      }),
+    ),
+  );
+  for (const list of [summary.revoked, summary.retrying]) list.sort();
+  return summary;
+}
+
+function emptySummary(): RevokeSummary {
+  return { revoked: [], denied: [], retrying: [], unchanged: [] };
+}
+
+function describeSubject(subject: RevokeSubject): string {
+  if (subject.kind === 'request') return subject.requestId;
+  if (subject.kind === 'user') return `<@${subject.userId}>`;
+  return subject.resource;
+}
