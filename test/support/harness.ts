@@ -96,6 +96,8 @@ export interface HarnessOptions {
    * custom routes there, not on an ephemeral one); commands and clicks go over the WebSocket.
    */
   socketMode?: boolean;
+  /** More environment for the bot (hook secrets…), on top of what the harness sets. */
+  env?: Record<string, string>;
 }
 
 /** A port free right now, on every interface (as Bolt's Socket Mode server listens). */
@@ -176,6 +178,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     REDIS_URL: redisUrl(),
     PORT: socketMode ? String(await freePort()) : '0',
     ...(socketMode ? { SLACK_APP_TOKEN: fake.appToken } : {}),
+    ...options.env,
   });
   const queuePrefix = uniqueName('jit_');
   const launch = () =>
