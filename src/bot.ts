@@ -10,6 +10,7 @@ import type { Env } from './config/env.js';
 import type { Policy } from './config/policy.js';
 import { createPrismaClient } from './db/client.js';
 import { healthRoutes } from './http/health.js';
+import { hookRoutes } from './http/hooks/routes.js';
 import { metricsRoute } from './http/metrics.js';
 import { startGrantWorker } from './jobs/grant.js';
 import { startNotifyWorker } from './jobs/notify.js';
@@ -70,7 +71,12 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     env,
     logger,
     clientOptions: options.clientOptions,
-    routes: [...healthRoutes({ db, redis }), metricsRoute({ db, queues })],
+    routes: [
+      ...healthRoutes({ db, redis }),
+      metricsRoute({ db, queues }),
+      // Called per hook request, by which time `deps` below is set.
+      ...hookRoutes(env, () => deps),
+    ],
   });
   const deps: Deps = {
     db,
