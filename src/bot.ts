@@ -13,6 +13,7 @@ import { healthRoutes } from './http/health.js';
 import { hookRoutes } from './http/hooks/routes.js';
 import { metricsRoute } from './http/metrics.js';
 import { startGrantWorker } from './jobs/grant.js';
+import { startIdleRecallWorker } from './jobs/idle-recall.js';
 import { startNotifyWorker } from './jobs/notify.js';
 import { createQueues, jobQueueFor, type Queues } from './jobs/queues.js';
 import { startReconcileLoop } from './jobs/reconcile.js';
@@ -35,6 +36,8 @@ export interface BotOptions {
   clientOptions?: WebClientOptions;
   workers?: Partial<Pick<WorkerSettings, 'concurrency' | 'retryDelayMs' | 'maxRetryDelayMs'>>;
   reconcileIntervalMs?: number;
+  /** How often grants of resources with `recallAfterIdle` are checked for sessions; 60 s. */
+  idleCheckIntervalMs?: number;
 }
 
 export interface RunningBot {
@@ -63,7 +66,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   for (const connection of [redis, workerRedis]) {
     connection.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   }
-  const queues = createQueues(redis, options.queuePrefix ?? 'jit');
+  const queues = createQueues(redis, options.queuePrefix ?? 'jit', options.idleCheckIntervalMs);
   const clock = options.clock ?? { now: () => new Date() };
   const providers = createProviders(policy.providers);
 
@@ -103,6 +106,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     startRevokeWorker(deps, settings),
     startNotifyWorker(notifier, settings),
     startAuditPoster(deps, app.client, settings),
+    // The sweep below schedules its rounds.
+    startIdleRecallWorker(deps, settings, redis, queues.idleCheckIntervalMs),
   ];
   const reconcile = startReconcileLoop(deps, queues, options.reconcileIntervalMs ?? 30_000);
   await reconcile.done;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { grantSchemaFor } from '../providers/registry.js';
+import { grantSchemaFor, type ProviderConfig } from '../providers/registry.js';
 import { ConfigError } from './env.js';
 import { type Policy, policySchema } from './policy-schema.js';
 
@@ -71,7 +71,27 @@ function crossCheck(policy: Policy): string[] {
       problems.push(formatIssues(grant.error.issues, ['resources', name, 'grant']));
     }
   }
+  problems.push(...idleRecallProblems(policy));
   return problems;
+}
+
+/**
+ * Provider types that can count a user's sessions on the target (`activeSessions`), which
+ * `recallAfterIdle` needs. Keyed by every provider type, so adding a type means deciding here.
+ */
+const reportsActivity: Record<ProviderConfig['type'], boolean> = { postgres: true };
+
+/** A resource that should be recalled when idle, on a provider that cannot tell idle from busy. */
+export function idleRecallProblems(policy: Policy): string[] {
+  return Object.entries(policy.resources).flatMap(([name, resource]) => {
+    const provider = policy.providers[resource.provider];
+    if (resource.recallAfterIdle === undefined || !provider || reportsActivity[provider.type]) return [];
+    return [
+      `resources.${name}.recallAfterIdle: provider "${resource.provider}" (type ${provider.type}) ` +
+        'cannot tell whether a user still has sessions on the target; remove the key or use a ' +
+        'provider that can (postgres)',
+    ];
+  });
 }
 
 type PathKey = PropertyKey;

@@ -11,6 +11,7 @@ export const queueNames = {
   revoke: 'jit-revoke',
   notify: 'jit-notify',
   audit: 'jit-audit',
+  recall: 'jit-recall',
 } as const;
 export type QueueKind = keyof typeof queueNames;
 
@@ -23,12 +24,17 @@ export type RevokeJob = {
 };
 export type NotifyJob = { requestId: string; kind: NotificationKind; version: number; state: string };
 export type AuditJob = { eventId: string };
+/** A round of the idle check; everything it needs is in the database. */
+export type RecallJob = Record<string, never>;
 
 export interface Queues {
   grant: Queue<GrantJob>;
   revoke: Queue<RevokeJob>;
   notify: Queue<NotifyJob>;
   audit: Queue<AuditJob>;
+  recall: Queue<RecallJob>;
+  /** How often the idle check runs; the sweep (re-)creates its job scheduler with it. */
+  idleCheckIntervalMs: number;
   close(): Promise<void>;
 }
 
@@ -41,18 +47,22 @@ export const jobOptions = {
   revoke: { ...keep, attempts: 100_000, backoff: { type: 'capped' } },
   notify: { ...keep, attempts: 10, backoff: { type: 'exponential', delay: 1_000 } },
   audit: { ...keep, attempts: 50, backoff: { type: 'exponential', delay: 1_000 } },
+  // A failed round is not retried: the next one comes at the next interval anyway.
+  recall: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 }, attempts: 1 },
 } satisfies Record<QueueKind, JobsOptions>;
 
-export function createQueues(connection: Redis, prefix: string): Queues {
+export function createQueues(connection: Redis, prefix: string, idleCheckIntervalMs = 60_000): Queues {
   const options = { connection, prefix };
   const queues = {
     grant: new Queue<GrantJob>(queueNames.grant, { ...options, defaultJobOptions: jobOptions.grant }),
     revoke: new Queue<RevokeJob>(queueNames.revoke, { ...options, defaultJobOptions: jobOptions.revoke }),
     notify: new Queue<NotifyJob>(queueNames.notify, { ...options, defaultJobOptions: jobOptions.notify }),
     audit: new Queue<AuditJob>(queueNames.audit, { ...options, defaultJobOptions: jobOptions.audit }),
+    recall: new Queue<RecallJob>(queueNames.recall, { ...options, defaultJobOptions: jobOptions.recall }),
   };
   return {
     ...queues,
+    idleCheckIntervalMs,
     close: async () => {
       await Promise.all(Object.values(queues).map((q) => q.close()));
     },

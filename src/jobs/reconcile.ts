@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Deps } from '../app/deps.js';
 import { freezeFilter, frozenReason, standingFreezes } from '../app/freeze.js';
+import { scheduleIdleRecall } from './idle-recall.js';
 import { jobIds, jobQueueFor, type Queues } from './queues.js';
 
 /**
@@ -79,6 +80,9 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
   for (const { id } of unposted) {
     if (await ensureJob(queues.audit, jobIds.audit(id), () => jobs.postAudit([id]))) report.auditPosts++;
   }
+
+  // The idle check's scheduler lives only in Redis; upserting it is idempotent.
+  await scheduleIdleRecall(deps, queues);
 
   if (Object.values(report).some((n) => n > 0)) {
     deps.logger.warn(report, 'reconcile re-created missing jobs');

@@ -125,6 +125,15 @@ export function createPostgresProvider(
       });
     },
 
+    async activeSessions(target) {
+      const { login, role } = namesOf(target);
+      return run(role, async (client) => {
+        // The provider's own pool would always count as activity.
+        refuseProviderLogin(client, login);
+        return countSessionsOf(client, login);
+      });
+    },
+
     async close() {
       await pool.end();
     },
@@ -222,6 +231,23 @@ async function endSessionsOf(client: PoolClient, login: string, waitMs: number):
     }
     throw error;
   }
+}
+
+/**
+ * The login's sessions in every database of the cluster, as `endSessionsOf` sees them: the role's
+ * privileges follow the login into any database, so a session anywhere is use of the access.
+ */
+async function countSessionsOf(client: PoolClient, login: string): Promise<number> {
+  const { rows } = await client.query<{ sessions: number }>(
+    `SELECT count(*)::int AS sessions
+       FROM pg_stat_activity
+      WHERE usename = $1 AND pid <> pg_backend_pid()`,
+    [login],
+  );
+  const sessions = rows[0]?.sessions;
+  // Never guess 0: an idle answer leads to a recall.
+  if (typeof sessions !== 'number') throw new Error('pg_stat_activity count returned no row');
+  return sessions;
 }
 
 async function expectSessionsGone(client: PoolClient, login: string, pids: number[]) {

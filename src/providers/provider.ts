@@ -20,5 +20,11 @@ export interface Provider {
   revoke(target: GrantTarget): Promise<void>;
   /** Whether the identity holds the access right now. */
   verify(target: GrantTarget): Promise<boolean>;
+  /**
+   * How many sessions the identity has open on the target right now, for idle recall. Providers
+   * that cannot tell leave it out, and the policy refuses `recallAfterIdle` on their resources.
+   * Throws rather than answering 0 when it cannot look: 0 means "idle", and idle gets recalled.
+   */
+  activeSessions?(target: GrantTarget): Promise<number>;
   close(): Promise<void>;
 }

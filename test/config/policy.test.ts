@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/env.js';
-import { parsePolicy } from '../../src/config/policy.js';
+import { idleRecallProblems, type Policy, parsePolicy } from '../../src/config/policy.js';
 
 /** SPEC's example policy, with only the providers that exist (postgres). */
 const specExample = `
@@ -324,5 +324,29 @@ describe('parsePolicy', () => {
   it('refuses an empty file and a file that is not a mapping', () => {
     expect(errorOf('')).toMatch(/^jit\.config\.yaml: /);
     expect(errorOf('- a\n- b\n')).toMatch(/^jit\.config\.yaml: /);
+  });
+});
+
+describe('recallAfterIdle', () => {
+  it('is read in seconds on a resource whose provider can count sessions', () => {
+    const policy = parsePolicy(variant('resources.prod-db-write.recallAfterIdle', '15m'), env);
+    expect(policy.resources['prod-db-write']?.recallAfterIdle).toBe(900);
+  });
+
+  it('refuses a value that is not a duration, naming the key path', () => {
+    const message = errorOf(variant('resources.prod-db-write.recallAfterIdle', '15 minutes'));
+    expect(message).toContain('resources.prod-db-write.recallAfterIdle: "15 minutes" is not a duration');
+  });
+
+  it('refuses it on a provider type that cannot count sessions, naming the key path', () => {
+    const policy = parsePolicy(variant('resources.prod-db-write.recallAfterIdle', '15m'), env);
+    expect(idleRecallProblems(policy)).toEqual([]);
+    // Every provider type this release has can count sessions; a future one may not.
+    const blind = { ...policy, providers: { proddb: { type: 'ticketing', url: 'https://t.example' } } };
+    const problems = idleRecallProblems(blind as unknown as Policy);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(
+      /^resources\.prod-db-write\.recallAfterIdle: provider "proddb" \(type ticketing\)/,
+    );
   });
 });

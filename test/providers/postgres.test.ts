@@ -243,3 +243,54 @@ describe('postgres schemas', () => {
     expect(postgresProviderConfigSchema.safeParse(badIdentity).success).toBe(false);
   });
 });
+
+describe('postgres provider activeSessions', () => {
+  function sessionAs(login: string): pg.Client {
+    const session = new pg.Client({
+      host: '127.0.0.1',
+      port: 5432,
+      database: 'jit',
+      user: login,
+      password: alicePassword,
+    });
+    session.on('error', () => undefined);
+    return session;
+  }
+
+  it('counts the open sessions of the login, and none once they are closed', async () => {
+    const activeSessions = provider.activeSessions?.bind(provider);
+    if (!activeSessions) throw new Error('the postgres provider must report activity');
+    expect(await activeSessions(target(bob))).toBe(0);
+
+    const first = sessionAs(bob);
+    const second = sessionAs(bob);
+    await first.connect();
+    await second.connect();
+    try {
+      expect(await activeSessions(target(bob))).toBe(2);
+      expect(await activeSessions(target(alice))).toBe(0); // another login's sessions do not count
+    } finally {
+      await first.end();
+      await second.end();
+    }
+    // A closed session leaves pg_stat_activity once its backend has exited.
+    await expect.poll(() => activeSessions(target(bob))).toBe(0);
+  });
+
+  it("refuses the provider's own login and unsafe names", async () => {
+    await expect(provider.activeSessions?.(target('jit_granter'))).rejects.toBeInstanceOf(InvalidInput);
+    await expect(provider.activeSessions?.(target(`ali"ce`))).rejects.toBeInstanceOf(InvalidInput);
+  });
+
+  it('reports ProviderUnavailable, not 0, when the server cannot be reached', async () => {
+    const unreachable = createPostgresProvider(
+      { url: `postgresql://jit_granter:jit_granter@127.0.0.1:${await closedPort()}/jit` },
+      { connectTimeoutMs: 1_000 },
+    );
+    try {
+      await expect(unreachable.activeSessions?.(target(bob))).rejects.toBeInstanceOf(ProviderUnavailable);
+    } finally {
+      await unreachable.close();
+    }
+  });
+});

@@ -98,6 +98,8 @@ export interface HarnessOptions {
   socketMode?: boolean;
   /** More environment for the bot (hook secrets…), on top of what the harness sets. */
   env?: Record<string, string>;
+  /** The bot's idle-check interval (`recallAfterIdle`), for tests that run the rounds themselves. */
+  idleCheckIntervalMs?: number;
 }
 
 /** A port free right now, on every interface (as Bolt's Socket Mode server listens). */
@@ -190,6 +192,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       clientOptions: { retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
       workers: { retryDelayMs: 50, maxRetryDelayMs: 500, ...options.workers },
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.idleCheckIntervalMs ? { idleCheckIntervalMs: options.idleCheckIntervalMs } : {}),
     });
   const bot = await launch();
   let url = `http://127.0.0.1:${bot.port}/slack/events`;
