@@ -43,7 +43,9 @@ export type NotificationKind =
   /** Update every message already posted about the request to show its current state. */
   | 'refresh'
   /** DM the requester the outcome of the latest transition. */
-  | 'tell-requester';
+  | 'tell-requester'
+  /** Post the new grant's card, with its Revoke button, to the security channel (once per request). */
+  | 'announce-grant';
 
 /**
  * Work that happens after a transaction commits. Each job is idempotent and keyed so that
@@ -67,5 +69,7 @@ export interface JobQueue {
   ): Promise<void>;
   /** Notify about `request` as it is now (its version and state are part of the job). */
   notify(request: NotifySubject, kind: NotificationKind): Promise<void>;
+  /** The same for many requests at once (bulk revocations), in one round trip. */
+  notifyMany(requests: readonly NotifySubject[], kind: NotificationKind): Promise<void>;
   postAudit(eventIds: readonly bigint[]): Promise<void>;
 }

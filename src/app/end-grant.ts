@@ -1,5 +1,8 @@
-import { transition } from '../domain/lifecycle.js';
+import pLimit from 'p-limit';
+import { appendAuditEvents } from '../audit/chain.js';
+import { auditActionFor, transition } from '../domain/lifecycle.js';
 import type { AccessRequest } from '../generated/prisma/client.js';
+import type { GrantTarget, Provider } from '../providers/provider.js';
 import { isSystemActor } from './admins.js';
 import { afterCommit } from './after-commit.js';
 import { isAdmin } from './approvers.js';
@@ -104,4 +107,156 @@ export async function releaseRequest(deps: Deps, requestId: string, actorId: str
     () => deps.jobs.notify(request, 'refresh'),
   ]);
   return request;
+}
+
+export interface BulkEndResult {
+  ended: AccessRequest[];
+  /** Nothing to take back (already ended): why. */
+  unchanged: Array<{ id: string; why: string }>;
+  /** The target refused or did not answer: the caller hands these to the retry queue. */
+  failed: Array<{ id: string; error: unknown }>;
+}
+
+/** Grants revoked on their targets at once; each provider's pool bounds the real parallelism. */
+const BULK_TARGET_CONCURRENCY = 16;
+/** Ends recorded per transaction (and per hold of the audit chain's lock). */
+const BULK_RECORD_BATCH = 200;
+
+/**
+ * Revokes many grants (a freeze, a revoke by user or resource) the way `endGrant` revokes one —
+ * on the target first, then the record — but records them in batches: one transaction, one row
+ * lock statement and one audit-chain lock per batch instead of per grant. A grant that changed
+ * between the two steps goes through `endGrant` on its own. The caller checks authority.
+ */
+export async function revokeMany(
+  deps: Deps,
+  requestIds: readonly string[],
+  input: { actorId: string; reason: string | null },
+): Promise<BulkEndResult> {
+  const result: BulkEndResult = { ended: [], unchanged: [], failed: [] };
+  const limit = pLimit(BULK_TARGET_CONCURRENCY);
+  for (let start = 0; start < requestIds.length; start += BULK_RECORD_BATCH) {
+    const ids = requestIds.slice(start, start + BULK_RECORD_BATCH);
+    const rows = await deps.db.accessRequest.findMany({ where: { id: { in: [...ids] } } });
+    const found = new Set(rows.map((row) => row.id));
+    for (const id of ids) if (!found.has(id)) result.unchanged.push({ id, why: `No request ${id}.` });
+    const due: AccessRequest[] = [];
+    for (const row of rows) {
+      const step = transition(row.state, 'revoke');
+      if (step.ok) due.push(row);
+      else result.unchanged.push({ id: row.id, why: `${row.id}: ${step.reason}; nothing to take back.` });
+    }
+    const { revoked, failed } = await revokeOnTargets(deps, due);
+    result.failed.push(...failed);
+    const { ended, stale } = await recordRevocations(deps, revoked, input);
+    result.ended.push(...ended);
+    for (const request of stale) {
+      try {
+        result.ended.push(
+          (await endGrant(deps, { requestId: request.id, event: 'revoke', ...input })).request,
+        );
+      } catch (error) {
+        if (error instanceof Conflict || error instanceof NotFound) {
+          result.unchanged.push({ id: request.id, why: error.message });
+        } else {
+          result.failed.push({ id: request.id, error });
+        }
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * Takes the grants back on their targets: per provider in one call where it can (`revokeAll`),
+ * and one by one, a few at a time, where it cannot or where that call failed.
+ */
+async function revokeOnTargets(
+  deps: Deps,
+  requests: readonly AccessRequest[],
+): Promise<{ revoked: AccessRequest[]; failed: BulkEndResult['failed'] }> {
+  const revoked: AccessRequest[] = [];
+  const failed: BulkEndResult['failed'] = [];
+  const byProvider = new Map<Provider, Array<{ request: AccessRequest; target: GrantTarget }>>();
+  for (const request of requests) {
+    try {
+      const { provider, target } = grantTargetFor(deps, request, request.expiresAt ?? deps.clock.now());
+      byProvider.set(provider, [...(byProvider.get(provider) ?? []), { request, target }]);
+    } catch (error) {
+      failed.push({ id: request.id, error });
+    }
+  }
+  const limit = pLimit(BULK_TARGET_CONCURRENCY);
+  for (const [provider, grants] of byProvider) {
+    if (provider.revokeAll && grants.length > 1) {
+      try {
+        await provider.revokeAll(grants.map((grant) => grant.target));
+        revoked.push(...grants.map((grant) => grant.request));
+        continue;
+      } catch (error) {
+        deps.logger.info({ err: error, count: grants.length }, 'bulk revoke failed; revoking one by one');
+      }
+    }
+    await Promise.all(
+      grants.map(({ request, target }) =>
+        limit(async () => {
+          try {
+            await provider.revoke(target);
+            revoked.push(request);
+          } catch (error) {
+            failed.push({ id: request.id, error });
+          }
+        }),
+      ),
+    );
+  }
+  return { revoked, failed };
+}
+
+async function recordRevocations(
+  deps: Deps,
+  seen: readonly AccessRequest[],
+  input: { actorId: string; reason: string | null },
+): Promise<{ ended: AccessRequest[]; stale: AccessRequest[] }> {
+  if (seen.length === 0) return { ended: [], stale: [] };
+  const reason = input.reason?.trim() || null;
+  const now = deps.clock.now();
+  const { ended, stale, auditIds } = await deps.db.$transaction(async (tx) => {
+    const ids = seen.map((request) => request.id).sort();
+    // One statement, in id order: concurrent bulk revokes lock in the same order.
+    await tx.$executeRaw`SELECT 1 FROM "access_requests" WHERE "id" = ANY(${ids}) ORDER BY "id" FOR UPDATE`;
+    const current = new Map(
+      (await tx.accessRequest.findMany({ where: { id: { in: ids } } })).map((row) => [row.id, row]),
+    );
+    const due = seen.filter((request) => current.get(request.id)?.version === request.version);
+    const stale = seen.filter((request) => !due.includes(request));
+    if (due.length === 0) return { ended: [], stale, auditIds: [] };
+    await tx.accessRequest.updateMany({
+      where: { id: { in: due.map((request) => request.id) } },
+      data: { state: 'revoked', endedAt: now, endReason: reason, version: { increment: 1 } },
+    });
+    const auditIds = await appendAuditEvents(
+      tx,
+      due.map((request) => ({
+        requestId: request.id,
+        actor: input.actorId,
+        action: auditActionFor('revoked'),
+        fromState: request.state,
+        toState: 'revoked',
+        details: reason ? { reason } : {},
+      })),
+      now,
+    );
+    const ended = await tx.accessRequest.findMany({
+      where: { id: { in: due.map((request) => request.id) } },
+    });
+    return { ended, stale, auditIds };
+  });
+  deps.logger.info({ count: ended.length, actor: input.actorId }, 'access revoked in bulk');
+  await afterCommit(deps, '-', [
+    () => deps.jobs.postAudit(auditIds),
+    () => deps.jobs.notifyMany(ended, 'refresh'),
+    () => deps.jobs.notifyMany(ended, 'tell-requester'),
+  ]);
+  return { ended, stale };
 }

@@ -1,9 +1,8 @@
-import pLimit from 'p-limit';
 import { checkReason } from '../domain/policy.js';
 import { requireAdmin } from './admins.js';
 import { recordDenial } from './deny.js';
 import type { Deps } from './deps.js';
-import { endGrant } from './end-grant.js';
+import { revokeMany } from './end-grant.js';
 import { Conflict, checked, InvalidInput, NotFound } from './errors.js';
 
 /**
@@ -33,9 +32,6 @@ export interface RevokeOptions {
   actorId: string;
   reason: string;
 }
-
-/** Grants revoked at once; the provider pools bound the real parallelism on each target. */
-const REVOKE_CONCURRENCY = 16;
 
 /** `/jit revoke <id|@user|resource> <reason…>` and the Revoke button: admins only. */
 export async function revokeAsAdmin(
@@ -94,43 +90,30 @@ export async function grantsOf(deps: Pick<Deps, 'db'>, scope: GrantScope): Promi
 }
 
 /**
- * Revokes each grant, several at once. A grant the target cannot take back now is handed to the
- * revoke queue, which retries until it succeeds; one that ended meanwhile is reported unchanged.
+ * Revokes each grant (several at once, recorded in batches). A grant the target cannot take back
+ * now is handed to the revoke queue, which retries until it succeeds; one that ended meanwhile is
+ * reported unchanged. Callers have checked the actor's authority.
  */
 export async function revokeGrants(
   deps: Deps,
   requestIds: readonly string[],
   options: RevokeOptions,
 ): Promise<RevokeSummary> {
-  const summary = emptySummary();
-  const limit = pLimit(REVOKE_CONCURRENCY);
-  await Promise.all(
-    requestIds.map((requestId) =>
-      limit(async () => {
-        try {
-          await endGrant(deps, {
-            requestId,
-            event: 'revoke',
-            actorId: options.actorId,
-            reason: options.reason,
-          });
-          summary.revoked.push(requestId);
-        } catch (error) {
-          if (error instanceof Conflict || error instanceof NotFound) {
-            summary.unchanged.push({ id: requestId, why: error.message });
-            return;
-          }
-          deps.logger.warn({ requestId, err: error }, 'revoke failed; handing it to the retry queue');
-          await deps.jobs
-            .retryRevoke(requestId, 'revoke', options.actorId, options.reason)
-            .catch((err) => deps.logger.error({ requestId, err }, 'revoke retry could not be enqueued'));
-          summary.retrying.push(requestId);
-        }
-      }),
-    ),
-  );
-  for (const list of [summary.revoked, summary.retrying]) list.sort();
-  return summary;
+  const result = await revokeMany(deps, requestIds, options);
+  const retrying: string[] = [];
+  for (const { id, error } of result.failed) {
+    deps.logger.warn({ requestId: id, err: error }, 'revoke failed; handing it to the retry queue');
+    await deps.jobs
+      .retryRevoke(id, 'revoke', options.actorId, options.reason)
+      .catch((err) => deps.logger.error({ requestId: id, err }, 'revoke retry could not be enqueued'));
+    retrying.push(id);
+  }
+  return {
+    revoked: result.ended.map((request) => request.id).sort(),
+    denied: [],
+    retrying: retrying.sort(),
+    unchanged: result.unchanged,
+  };
 }
 
 function emptySummary(): RevokeSummary {

@@ -63,26 +63,40 @@ export async function appendAuditEvent(
   input: AuditInput,
   at: Date,
 ): Promise<bigint> {
+  const [id] = await appendAuditEvents(tx, [input], at);
+  return id as bigint;
+}
+
+/**
+ * Appends several events in order with one lock and one insert: a bulk revocation records a
+ * thousand ends without taking the chain's lock a thousand times.
+ */
+export async function appendAuditEvents(
+  tx: Prisma.TransactionClient,
+  inputs: readonly AuditInput[],
+  at: Date,
+): Promise<bigint[]> {
+  if (inputs.length === 0) return [];
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${auditChainLockKey})`;
   const tail = await tx.auditEvent.findFirst({ orderBy: { id: 'desc' }, select: { hash: true } });
-  const prevHash = tail?.hash ?? genesisHash;
-  const fields: ChainedFields = {
-    at,
-    requestId: input.requestId ?? null,
-    actor: input.actor,
-    action: input.action,
-    fromState: input.fromState ?? null,
-    toState: input.toState ?? null,
-    details: input.details ?? {},
-  };
-  const row = await tx.auditEvent.create({
-    data: {
-      ...fields,
-      details: fields.details as Prisma.InputJsonValue,
-      prevHash,
-      hash: hashAuditEvent(prevHash, fields),
-    },
-    select: { id: true },
+  let prevHash = tail?.hash ?? genesisHash;
+  const rows = inputs.map((input) => {
+    const fields: ChainedFields = {
+      at,
+      requestId: input.requestId ?? null,
+      actor: input.actor,
+      action: input.action,
+      fromState: input.fromState ?? null,
+      toState: input.toState ?? null,
+      details: input.details ?? {},
+    };
+    const hash = hashAuditEvent(prevHash, fields);
+    const row = { ...fields, details: fields.details as Prisma.InputJsonValue, prevHash, hash };
+    prevHash = hash;
+    return row;
   });
-  return row.id;
+  // Ids come from one sequence under the lock, in insert order, so the chain reads back in order.
+  const created = await tx.auditEvent.createManyAndReturn({ data: rows, select: { id: true, hash: true } });
+  const idByHash = new Map(created.map((row) => [row.hash, row.id]));
+  return rows.map((row) => idByHash.get(row.hash) as bigint);
 }

@@ -103,6 +103,16 @@ export function jobQueueFor(queues: Queues, now: () => Date): JobQueue {
       const data = { requestId: request.id, kind, version: request.version, state: request.state };
       await queues.notify.add(kind, data, { jobId: jobIds.notify(request.id, kind, request.version) });
     },
+    async notifyMany(requests, kind) {
+      if (requests.length === 0) return;
+      await queues.notify.addBulk(
+        requests.map((request) => ({
+          name: kind,
+          data: { requestId: request.id, kind, version: request.version, state: request.state },
+          opts: { ...jobOptions.notify, jobId: jobIds.notify(request.id, kind, request.version) },
+        })),
+      );
+    },
     async postAudit(eventIds) {
       if (eventIds.length === 0) return;
       await queues.audit.addBulk(

@@ -105,8 +105,27 @@ export function createPostgresProvider(
           if (failure instanceof MissingLogin) return;
           throw failure;
         }
-        await endSessionsOf(client, login, sessionEndWaitMs);
+        await endSessionsOf(client, [login], sessionEndWaitMs);
       });
+    },
+
+    async revokeAll(targets) {
+      const byRole = new Map<string, string[]>();
+      for (const target of targets) {
+        const { login, role } = namesOf(target);
+        byRole.set(role, [...(byRole.get(role) ?? []), login]);
+      }
+      for (const [role, logins] of byRole) {
+        await run(role, async (client) => {
+          for (const login of logins) refuseProviderLogin(client, login);
+          // One statement for many grantees; it fails as a whole (e.g. a login was dropped), and
+          // the caller then revokes one by one, where a missing login is handled.
+          await client.query(
+            `REVOKE ${escapeIdentifier(role)} FROM ${logins.map(escapeIdentifier).join(', ')}`,
+          );
+          await endSessionsOf(client, logins, sessionEndWaitMs);
+        });
+      }
     },
 
     async verify(target) {
@@ -210,22 +229,23 @@ async function explainMembershipFailure(
  * cluster-wide and so is pg_stat_activity: the login's sessions in every database of the cluster
  * are ended, not only those in the database the provider is connected to.
  */
-async function endSessionsOf(client: PoolClient, login: string, waitMs: number): Promise<void> {
+async function endSessionsOf(client: PoolClient, logins: string[], waitMs: number): Promise<void> {
+  const who = logins.length === 1 ? `"${logins[0]}"` : `${logins.length} logins`;
   try {
     // With a timeout, pg_terminate_backend (PostgreSQL 14+) waits until the backend has exited.
     const { rows } = await client.query<{ pid: number; ended: boolean }>(
       `SELECT pid, pg_terminate_backend(pid, $2) AS ended
          FROM pg_stat_activity
-        WHERE usename = $1 AND pid <> pg_backend_pid()`,
-      [login, waitMs],
+        WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()`,
+      [logins, waitMs],
     );
     // false also means the session ended on its own before the signal; look whether it did.
     const unconfirmed = rows.filter((row) => !row.ended).map((row) => row.pid);
-    if (unconfirmed.length > 0) await expectSessionsGone(client, login, unconfirmed);
+    if (unconfirmed.length > 0) await expectSessionsGone(client, who, unconfirmed);
   } catch (error) {
     if (error instanceof DatabaseError && error.code === '42501') {
       throw new InvalidInput(
-        `the role was revoked but the sessions of "${login}" could not be ended: the provider's ` +
+        `the role was revoked but the sessions of ${who} could not be ended: the provider's ` +
           'login needs membership in pg_signal_backend, and superuser sessions cannot be ended',
       );
     }
@@ -250,13 +270,13 @@ async function countSessionsOf(client: PoolClient, login: string): Promise<numbe
   return sessions;
 }
 
-async function expectSessionsGone(client: PoolClient, login: string, pids: number[]) {
+async function expectSessionsGone(client: PoolClient, who: string, pids: number[]) {
   const { rows } = await client.query<{ alive: number }>(
     'SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ANY($1::int[])',
     [pids],
   );
   if ((rows[0]?.alive ?? 0) > 0) {
-    throw new ProviderUnavailable(`sessions of "${login}" did not end in time; retry the revoke`);
+    throw new ProviderUnavailable(`sessions of ${who} did not end in time; retry the revoke`);
   }
 }
 

@@ -18,6 +18,11 @@ export interface Provider {
   readonly type: string;
   grant(target: GrantTarget): Promise<void>;
   revoke(target: GrantTarget): Promise<void>;
+  /**
+   * Revokes many grants in as few round trips as the target allows (freezes, bulk revokes). All
+   * or nothing as far as the caller knows: when it throws, the caller revokes one by one.
+   */
+  revokeAll?(targets: readonly GrantTarget[]): Promise<void>;
   /** Whether the identity holds the access right now. */
   verify(target: GrantTarget): Promise<boolean>;
   /**

@@ -164,6 +164,46 @@ describe('postgres provider revoke', () => {
   });
 });
 
+describe('postgres provider revokeAll', () => {
+  it('revokes several logins in one go and ends their sessions', async () => {
+    await provider.grant(target(alice));
+    await provider.grant(target(bob));
+    const session = new pg.Client({
+      host: '127.0.0.1',
+      port: 5432,
+      database: 'jit',
+      user: bob,
+      password: alicePassword,
+    });
+    session.on('error', () => undefined);
+    const ended = new Promise<void>((resolve) => session.on('end', () => resolve()));
+    await session.connect();
+
+    await provider.revokeAll?.([target(alice), target(bob)]);
+
+    expect([await isMember(alice, role), await isMember(bob, role)]).toEqual([false, false]);
+    await ended;
+    await provider.revokeAll?.([target(alice), target(bob)]);
+    expect(await isMember(bob, role)).toBe(false);
+  });
+
+  it('fails as a whole when one login is gone, so the caller revokes one by one', async () => {
+    await provider.grant(target(alice));
+    await expect(provider.revokeAll?.([target(alice), target(`ghost_${suffix}`)])).rejects.toThrow();
+    expect(await isMember(alice, role)).toBe(true);
+    await provider.revoke(target(alice));
+  });
+
+  it("checks every name, and refuses the provider's own login", async () => {
+    await expect(provider.revokeAll?.([target(alice), target('bad name')])).rejects.toBeInstanceOf(
+      InvalidInput,
+    );
+    await expect(provider.revokeAll?.([target(alice), target('jit_granter')])).rejects.toBeInstanceOf(
+      InvalidInput,
+    );
+  });
+});
+
 describe('postgres provider input checks', () => {
   // Pointed at a closed port: if any SQL were attempted the error would be ProviderUnavailable.
   let offline: Provider;
