@@ -52,6 +52,7 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
       () => deps.jobs.postAudit([auditId]),
       () => deps.jobs.notify(active, 'refresh'),
       () => deps.jobs.notify(active, 'tell-requester'),
+      () => deps.jobs.notify(active, 'announce-grant'),
     ]);
     return 'granted';
   } catch (error) {

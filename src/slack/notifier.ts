@@ -4,15 +4,32 @@ import type { Deps } from '../app/deps.js';
 import { findRequest, type RequestWithApprovals } from '../app/queries.js';
 import type { RequestState } from '../domain/lifecycle.js';
 import { currentLevel } from '../domain/policy.js';
+import type { AccessRequest } from '../generated/prisma/client.js';
 import type { NotifyJob } from '../jobs/queues.js';
-import { requesterNotice } from './views/messages.js';
+import {
+  type GrantView,
+  grantCardBlocks,
+  grantCardSummary,
+  requesterGrantMessage,
+} from './views/grant-card.js';
+import { type Message, requesterNotice } from './views/messages.js';
 import { type RequestView, requestCardBlocks, requestSummary } from './views/request-card.js';
 
+/** Why a message was posted, as recorded in `slack_messages.purpose`; each has its own builder. */
+type MessagePurpose = 'approver' | 'security' | 'requester';
+
+interface MessagePlace {
+  purpose: MessagePurpose;
+  /** The approver or requester it was sent to; null for the security channel. */
+  userId: string | null;
+  channel: string;
+}
+
 /**
- * Sends the messages about a request: DMs to approvers, in-place updates of those DMs, and DMs to
- * the requester. Everything is rendered from the database when the job runs, so a retried job
- * sends the current truth, and messages already posted (recorded in `slack_messages`) are not
- * posted again.
+ * Sends the messages about a request: DMs to approvers, the grant's card in the security channel,
+ * the requester's grant DM, in-place updates of all of those, and DMs to the requester. Everything
+ * is rendered from the database when the job runs, so a retried job sends the current truth, and
+ * messages already posted (recorded in `slack_messages`) are not posted again.
  */
 export function createNotifier(deps: Deps, client: WebClient) {
   async function openDm(userId: string): Promise<string> {
@@ -20,6 +37,45 @@ export function createNotifier(deps: Deps, client: WebClient) {
     const channel = opened.channel?.id;
     if (!channel) throw new Error(`conversations.open returned no channel for ${userId}`);
     return channel;
+  }
+
+  function render(place: Pick<MessagePlace, 'purpose' | 'userId'>, request: RequestWithApprovals): Message {
+    if (place.purpose === 'security') {
+      const view = grantView(request);
+      return { text: grantCardSummary(view), blocks: grantCardBlocks(view) };
+    }
+    if (place.purpose === 'requester') return requesterGrantMessage(grantView(request));
+    const view = requestView(deps, request);
+    const withButtons =
+      request.state === 'pending' && !request.approvals.some((a) => a.approverId === place.userId);
+    return {
+      text: withButtons ? `Approval needed: ${requestSummary(view)}` : requestSummary(view),
+      blocks: requestCardBlocks(view, { withButtons }),
+    };
+  }
+
+  /**
+   * Posts a message and records it for later updates. A refresh that ran between the post and
+   * the record did not see it, so if the request has moved on since it was rendered, the message
+   * is brought up to date here.
+   */
+  async function postRecorded(rendered: RequestWithApprovals, place: MessagePlace): Promise<void> {
+    const posted = await client.chat.postMessage({ channel: place.channel, ...render(place, rendered) });
+    const ts = String(posted.ts);
+    await deps.db.slackMessage.create({ data: { requestId: rendered.id, ...place, ts } });
+    const now = await findRequest(deps, rendered.id);
+    if (now.version !== rendered.version || now.state !== rendered.state) {
+      await client.chat.update({ channel: place.channel, ts, ...render(place, now) });
+    }
+  }
+
+  async function alreadyPosted(
+    requestId: string,
+    purpose: MessagePurpose,
+    channel: string,
+  ): Promise<boolean> {
+    const found = await deps.db.slackMessage.findFirst({ where: { requestId, purpose, channel } });
+    return found !== null;
   }
 
   async function askApprovers(request: RequestWithApprovals): Promise<void> {
@@ -37,48 +93,45 @@ export function createNotifier(deps: Deps, client: WebClient) {
     const toAsk = [...(levels[level]?.approvers ?? [])].filter(
       (id) => id !== request.requesterId && !approved.has(id) && !alreadyAsked.has(id),
     );
-    const view = requestView(deps, request);
     for (const approverId of toAsk) {
       const channel = await openDm(approverId);
-      const posted = await client.chat.postMessage({
-        channel,
-        text: `Approval needed: ${requestSummary(view)}`,
-        blocks: requestCardBlocks(view, { withButtons: true }),
-      });
-      await deps.db.slackMessage.create({
-        data: {
-          requestId: request.id,
-          purpose: 'approver',
-          userId: approverId,
-          channel,
-          ts: String(posted.ts),
-        },
-      });
+      await postRecorded(request, { purpose: 'approver', userId: approverId, channel });
     }
+  }
+
+  /** The security team's card of a new grant, with its Revoke button; posted once per request. */
+  async function announceGrant(request: RequestWithApprovals): Promise<void> {
+    const channel = deps.policy.securityChannel;
+    if (!request.grantedAt || (await alreadyPosted(request.id, 'security', channel))) return;
+    await postRecorded(request, { purpose: 'security', userId: null, channel });
   }
 
   async function refresh(request: RequestWithApprovals): Promise<void> {
     const messages = await deps.db.slackMessage.findMany({ where: { requestId: request.id } });
-    const view = requestView(deps, request);
-    const approved = new Set(request.approvals.map((a) => a.approverId));
     await Promise.all(
-      messages.map((m) =>
-        client.chat.update({
-          channel: m.channel,
-          ts: m.ts,
-          text: requestSummary(view),
-          blocks: requestCardBlocks(view, {
-            withButtons: m.purpose === 'approver' && !approved.has(m.userId ?? ''),
-          }),
-        }),
-      ),
+      messages.map((m) => {
+        if (!isPurpose(m.purpose)) {
+          deps.logger.warn({ requestId: request.id, purpose: m.purpose }, 'message of unknown purpose');
+          return Promise.resolve();
+        }
+        const message = render({ purpose: m.purpose, userId: m.userId }, request);
+        return client.chat.update({ channel: m.channel, ts: m.ts, ...message });
+      }),
     );
   }
 
   async function tellRequester(request: RequestWithApprovals, state: RequestState): Promise<void> {
+    const channel = await openDm(request.requesterId);
+    if (state === 'active') {
+      // The grant DM carries the Release now button and is kept up to date. It is worded as of
+      // the grant even if the grant ended meanwhile (the end has its own notice), then updated.
+      if (await alreadyPosted(request.id, 'requester', channel)) return;
+      const place = { purpose: 'requester', userId: request.requesterId, channel } as const;
+      return postRecorded({ ...request, state }, place);
+    }
     const notice = requesterNotice({ ...request, state });
     if (!notice) return;
-    await client.chat.postMessage({ channel: await openDm(request.requesterId), ...notice });
+    await client.chat.postMessage({ channel, ...notice });
   }
 
   return {
@@ -86,12 +139,38 @@ export function createNotifier(deps: Deps, client: WebClient) {
       const request = await findRequest(deps, job.requestId);
       if (job.kind === 'ask-approvers') return askApprovers(request);
       if (job.kind === 'refresh') return refresh(request);
+      if (job.kind === 'announce-grant') return announceGrant(request);
       return tellRequester(request, job.state as RequestState);
+    },
+    /** Brings every message about the request up to date now (a click on a stale button). */
+    async refreshNow(requestId: string): Promise<void> {
+      await refresh(await findRequest(deps, requestId));
     },
   };
 }
 
 export type Notifier = ReturnType<typeof createNotifier>;
+
+function isPurpose(purpose: string): purpose is MessagePurpose {
+  return purpose === 'approver' || purpose === 'security' || purpose === 'requester';
+}
+
+export function grantView(request: AccessRequest): GrantView {
+  return {
+    id: request.id,
+    requesterId: request.requesterId,
+    resource: request.resource,
+    identity: request.identity,
+    reason: request.reason,
+    durationSec: request.durationSec,
+    state: request.state,
+    decidedBy: request.decidedBy,
+    grantedAt: request.grantedAt,
+    expiresAt: request.expiresAt,
+    endedAt: request.endedAt,
+    endReason: request.endReason,
+  };
+}
 
 export function requestView(deps: Pick<Deps, 'policy'>, request: RequestWithApprovals): RequestView {
   const resource = deps.policy.resources[request.resource];
@@ -112,5 +191,6 @@ export function requestView(deps: Pick<Deps, 'policy'>, request: RequestWithAppr
     endReason: request.endReason,
     decidedBy: request.decidedBy,
     levels,
+    reviewRule: request.reviewRule,
   };
 }

@@ -20,7 +20,8 @@ export const blockActionSchema = z.object({
   user: z.object({ id: slackUserIdSchema }),
   trigger_id: z.string().min(1).optional(),
   container: z.object({ channel_id: z.string().optional(), message_ts: z.string().optional() }).optional(),
-  actions: z.array(z.object({ action_id: z.string(), value: requestIdSchema })).length(1),
+  // Every button of ours carries a request id as its value, and Slack sends one action per click.
+  actions: z.tuple([z.object({ action_id: z.string(), value: requestIdSchema })]),
 });
 
 const plainValue = z.object({ value: z.string().nullish() });
@@ -42,15 +43,21 @@ export const requestModalSchema = z.object({
 
 export const requestModalMetadataSchema = z.object({ channelId: z.string().nullable() });
 
-export const denyModalSchema = z.object({
+/** A modal whose only input is a reason: deny and revoke. */
+const reasonModalSchema = z.object({
   user: z.object({ id: slackUserIdSchema }),
   view: z.object({
+    id: z.string().min(1).max(64),
     private_metadata: z.string().max(3000),
     state: z.object({ values: z.object({ reason: z.object({ reason: plainValue }) }) }),
   }),
 });
 
+export const denyModalSchema = reasonModalSchema;
 export const denyModalMetadataSchema = z.object({ requestId: requestIdSchema });
+
+export const revokeModalSchema = reasonModalSchema;
+export const revokeModalMetadataSchema = z.object({ requestId: requestIdSchema });
 
 /** `JSON.parse` + schema, null on either failure (private_metadata is ours, but arrives from outside). */
 export function parseJson<T>(text: string, schema: z.ZodType<T>): T | null {

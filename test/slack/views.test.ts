@@ -214,6 +214,28 @@ describe('requestCardBlocks', () => {
     const blocks = requestCardBlocks(requestView({ state: 'active', expiresAt: at }), { withButtons: false });
     expect(mrkdwnTexts(blocks).join('\n')).toContain(`active until ${slackDate(at)}`);
   });
+
+  const everyRule = 'optOut.blockedUsers,optOut.guests,optOut.outsideBusinessHours,optOut.maxRequestsPerHour';
+
+  it.each(requestStates)('%s with every review rule stays within Slack limits', (state) => {
+    const blocks = requestCardBlocks({ ...worstView(state), reviewRule: everyRule }, { withButtons: true });
+    expect(blockKitViolations(blocks, 'message')).toEqual([]);
+    expectOnlyTrustedControls(blocks, ['U0REQ', 'U0DECIDER', ...worstApprovers]);
+  });
+
+  it('tells approvers which opt-out rules asked for their review, and only then', () => {
+    const reviewed = mrkdwnTexts(
+      requestCardBlocks(requestView({ reviewRule: 'optOut.guests,optOut.outsideBusinessHours' }), {
+        withButtons: true,
+      }),
+    ).join('\n');
+    expect(reviewed).toContain('Needs human review: guest account, outside business hours');
+    expect(reviewed).toContain('`optOut.guests`, `optOut.outsideBusinessHours`');
+    for (const reviewRule of [null, undefined]) {
+      const plainCard = mrkdwnTexts(requestCardBlocks(requestView({ reviewRule }), { withButtons: true }));
+      expect(plainCard.join('\n')).not.toContain('review');
+    }
+  });
 });
 
 describe('requestSummary', () => {
@@ -362,6 +384,41 @@ describe('small messages', () => {
     expectValidMessage(message);
     expect(message.text).toContain('`JIT-7K2MQ9`');
     expect(message.text).toContain('/jit release JIT-7K2MQ9');
+  });
+
+  it('request confirmation says when people must review it, and why', () => {
+    const message = requestCreatedMessage({ ...line({ state: 'pending' }), reviewRule: 'optOut.guests' });
+    expectValidMessage(message);
+    expect(message.text).toContain('sent to its approvers');
+    expect(message.text).toContain('It needs human review: guest account.');
+    expect(requestCreatedMessage(line({ state: 'pending' })).text).not.toContain('review');
+  });
+
+  it('a request denied by a rule says so, which rule, why and what to do instead', () => {
+    const message = requestCreatedMessage({
+      ...line({ state: 'denied', resource: longName }),
+      decisionRule: 'optOut.outsideBusinessHours',
+      endReason: `Only during business hours (Mon–Fri 08:00–19:00 UTC). Ask again then. ${worstReason}`,
+    });
+    expectValidMessage(message);
+    expectOnlyTrustedControls(message.blocks, []);
+    expect(message.text).toContain('`JIT-7K2MQ9`');
+    expect(message.text).toContain('denied automatically by the rule `optOut.outsideBusinessHours`');
+    expect(message.text).toContain('no approver was asked');
+    expect(message.text).toContain('Ask again then.');
+    expect(message.text).not.toContain('sent to its approvers');
+    expect(message.text).not.toContain('/jit release');
+  });
+
+  it('a request denied by a freeze says so, with the freeze reason', () => {
+    const message = requestCreatedMessage({
+      ...line({ state: 'denied' }),
+      decisionRule: 'freeze',
+      endReason: 'Frozen (prod-db-write) by the security team: incident <!channel>',
+    });
+    expectValidMessage(message);
+    expect(message.text).toContain('denied automatically by a freeze');
+    expect(message.text).toContain('incident &lt;!channel&gt;');
   });
 
   it('plain stays valid for any length', () => {

@@ -1,5 +1,6 @@
 import { formatDuration } from '../../domain/duration.js';
 import { describeState, type RequestState } from '../../domain/lifecycle.js';
+import { describeOptOutRules } from '../../domain/opt-out.js';
 import { code, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
 
 /** A message as `respond()`, `chat.postMessage` and `chat.postEphemeral` take it. */
@@ -96,9 +97,22 @@ export function pendingMessage(requests: readonly RequestLine[]): Message {
   return requestList('*Waiting for your approval*', requests, true, footer);
 }
 
-export function requestCreatedMessage(r: RequestLine): Message {
+/** The answer to a new request: sent to approvers, or refused by a rule (which, why, what now). */
+export function requestCreatedMessage(
+  r: RequestLine & { decisionRule?: string | null; reviewRule?: string | null; endReason?: string | null },
+): Message {
+  if (r.state === 'denied' && r.decisionRule) {
+    const rule = r.decisionRule === 'freeze' ? 'a freeze' : `the rule ${code(r.decisionRule)}`;
+    return plain(
+      `:no_entry: Request ${code(r.id)} for ${code(r.resource)} was denied automatically by ${rule}; no approver was asked.` +
+        (r.endReason ? `\n>${escapeText(r.endReason)}` : ''),
+    );
+  }
+  const review = r.reviewRule
+    ? ` It needs human review: ${escapeText(describeOptOutRules(r.reviewRule))}.`
+    : '';
   return plain(
-    `:inbox_tray: Request ${code(r.id)} for ${code(r.resource)} (${formatDuration(r.durationSec)}) sent to its approvers. ` +
+    `:inbox_tray: Request ${code(r.id)} for ${code(r.resource)} (${formatDuration(r.durationSec)}) sent to its approvers.${review} ` +
       `I will message you when it is decided. \`/jit release ${r.id}\` withdraws it.`,
   );
 }

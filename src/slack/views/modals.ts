@@ -1,10 +1,11 @@
 import type { types } from '@slack/bolt';
 import { formatDuration } from '../../domain/duration.js';
-import { truncate } from './text.js';
+import { code, mention, truncate } from './text.js';
 
 export const callbackIds = {
   request: 'jit.request_modal',
   deny: 'jit.deny_modal',
+  revoke: 'jit.revoke_modal',
 } as const;
 
 /** Block and action ids of the request modal's inputs, read back on submission. */
@@ -15,6 +16,8 @@ export const requestFields = {
 } as const;
 
 export const denyFields = { reason: { block: 'reason', action: 'reason' } } as const;
+
+export const revokeFields = { reason: { block: 'reason', action: 'reason' } } as const;
 
 export interface ResourceOption {
   name: string;
@@ -141,6 +144,54 @@ export function denyModal(metadata: DenyModalMetadata): types.ModalView {
         },
       },
     ],
+  });
+}
+
+/** What the revoke modal carries to its submission: only the id; the rest is read again then. */
+export interface RevokeModalMetadata {
+  requestId: string;
+}
+
+/** The Revoke button's second step: the reason, which the requester is shown. */
+export function revokeModal(grant: { id: string; requesterId: string; resource: string }): types.ModalView {
+  const metadata: RevokeModalMetadata = { requestId: grant.id };
+  return modal({
+    callbackId: callbackIds.revoke,
+    metadata,
+    title: 'Revoke access',
+    submit: 'Revoke',
+    close: 'Cancel',
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `Revoking *${grant.id}*: ${mention(grant.requesterId)} loses ${code(grant.resource)} at once. They will see your reason.`,
+        },
+      },
+      {
+        type: 'input',
+        block_id: revokeFields.reason.block,
+        label: { type: 'plain_text', text: 'Reason' },
+        element: {
+          type: 'plain_text_input',
+          action_id: revokeFields.reason.action,
+          multiline: true,
+          max_length: 500,
+        },
+      },
+    ],
+  });
+}
+
+/** Shown in place of the revoke modal when the revoke did something other than revoke. */
+export function revokeOutcomeModal(lines: readonly string[]): types.ModalView {
+  return modal({
+    callbackId: callbackIds.revoke,
+    metadata: {},
+    title: 'Revoke access',
+    close: 'Close',
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate(lines.join('\n'), 3000) } }],
   });
 }
 

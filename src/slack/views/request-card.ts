@@ -1,5 +1,6 @@
 import { formatDuration } from '../../domain/duration.js';
 import { describeState, type RequestState } from '../../domain/lifecycle.js';
+import { describeOptOutRules } from '../../domain/opt-out.js';
 import { code, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
 
 /** What a request message shows; built by the notifier from the database row and the policy. */
@@ -16,6 +17,8 @@ export interface RequestView {
   endReason: string | null;
   decidedBy: string | null;
   levels: ReadonlyArray<{ count: number; approvedBy: readonly string[] }>;
+  /** Opt-out rules that sent it to people (comma-separated ids), when any did. */
+  reviewRule?: string | null;
 }
 
 export const actionIds = {
@@ -64,6 +67,13 @@ export function requestCardBlocks(view: RequestView, options: { withButtons: boo
       ],
     },
   ];
+  if (view.reviewRule) {
+    const why = `${describeOptOutRules(view.reviewRule)} (${view.reviewRule.split(',').map(code).join(', ')})`;
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: truncate(`:mag: Needs human review: ${escapeText(why)}`, 2000) }],
+    });
+  }
   if (view.endReason) {
     blocks.push({
       type: 'context',

@@ -1,0 +1,172 @@
+import { formatDuration } from '../../domain/duration.js';
+import { describeState, type RequestState } from '../../domain/lifecycle.js';
+import { type Message, requesterNotice } from './messages.js';
+import { code, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
+
+/**
+ * The two messages about a grant that carry buttons: the security channel's card (Revoke) and the
+ * requester's DM (Release now). Both are re-rendered in place on every later change of the
+ * request, so the buttons disappear once the grant has ended.
+ */
+
+export interface GrantView {
+  id: string;
+  requesterId: string;
+  resource: string;
+  /** The requester's login on the target system. */
+  identity: string;
+  reason: string;
+  durationSec: number;
+  state: RequestState;
+  /** The approver whose approval completed the request. */
+  decidedBy: string | null;
+  grantedAt: Date | null;
+  expiresAt: Date | null;
+  endedAt: Date | null;
+  endReason: string | null;
+}
+
+export const grantActionIds = {
+  revoke: 'jit.revoke',
+  release: 'jit.release',
+} as const;
+
+const stateEmoji: Partial<Record<RequestState, string>> = {
+  active: ':unlock:',
+  expired: ':lock:',
+  released: ':lock:',
+  revoked: ':no_entry:',
+  grant_failed: ':warning:',
+};
+
+export function grantCardSummary(view: GrantView): string {
+  const status =
+    view.state === 'active' && view.expiresAt
+      ? `active until ${slackDate(view.expiresAt)}`
+      : describeState(view.state);
+  return `Grant ${view.id}: ${view.resource} to ${mention(view.requesterId)} (${status})`;
+}
+
+/** The security channel's card of one grant; a Revoke button, behind a confirmation, while active. */
+export function grantCardBlocks(view: GrantView): SlackBlock[] {
+  const active = view.state === 'active';
+  const headline = active
+    ? `*${mention(view.requesterId)} has ${code(view.resource)}${view.expiresAt ? ` until ${slackDate(view.expiresAt)}` : ''}*`
+    : `*${mention(view.requesterId)}'s access to ${code(view.resource)}: ${describeState(view.state)}*`;
+  const blocks: SlackBlock[] = [
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: truncate(
+          `${stateEmoji[view.state] ?? ':grey_question:'} ${headline}\n>${escapeText(view.reason)}`,
+          3000,
+        ),
+      },
+    },
+    {
+      type: 'section',
+      fields: [
+        { type: 'mrkdwn', text: `*Request*\n${code(view.id)}` },
+        { type: 'mrkdwn', text: truncate(`*Identity*\n${code(escapeText(view.identity))}`, 2000) },
+        { type: 'mrkdwn', text: `*Approved by*\n${view.decidedBy ? mention(view.decidedBy) : 'n/a'}` },
+        { type: 'mrkdwn', text: `*Duration*\n${formatDuration(view.durationSec)}` },
+        ...(view.grantedAt ? [{ type: 'mrkdwn', text: `*Granted*\n${slackDate(view.grantedAt)}` }] : []),
+        ...(!active && view.endedAt ? [{ type: 'mrkdwn', text: `*Ended*\n${slackDate(view.endedAt)}` }] : []),
+      ],
+    },
+  ];
+  if (view.endReason) blocks.push(endReasonContext(view.state, view.endReason));
+  if (active) {
+    blocks.push({
+      type: 'actions',
+      block_id: `jit.grant.${view.id}`,
+      elements: [
+        {
+          type: 'button',
+          action_id: grantActionIds.revoke,
+          text: { type: 'plain_text', text: 'Revoke' },
+          style: 'danger',
+          value: view.id,
+          confirm: {
+            title: { type: 'plain_text', text: `Revoke ${view.id}?` },
+            text: {
+              type: 'mrkdwn',
+              text: truncate(
+                `${mention(view.requesterId)} loses ${code(view.resource)} at once. You will be asked for a reason, which they will see.`,
+                300,
+              ),
+            },
+            confirm: { type: 'plain_text', text: 'Revoke' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+            style: 'danger',
+          },
+        },
+      ],
+    });
+  }
+  return blocks;
+}
+
+/**
+ * The requester's DM about their grant: until when, with a Release now button while it is
+ * active; once it has ended, the same words as the notice of that end.
+ */
+export function requesterGrantMessage(view: GrantView): Message {
+  if (view.state !== 'active') {
+    return (
+      requesterNotice(view) ?? {
+        text: `${view.id}: ${describeState(view.state)}`,
+        blocks: [section(`${code(view.id)}: ${describeState(view.state)}.`)],
+      }
+    );
+  }
+  const until = view.expiresAt ? slackDate(view.expiresAt) : 'further notice';
+  const text =
+    `:unlock: ${code(view.id)}: you have ${code(view.resource)} until ${until}, as ${code(escapeText(view.identity))}. ` +
+    `Release it when you are done (or \`/jit release ${view.id}\`).`;
+  return {
+    text,
+    blocks: [
+      section(text),
+      {
+        type: 'actions',
+        block_id: `jit.release.${view.id}`,
+        elements: [
+          {
+            type: 'button',
+            action_id: grantActionIds.release,
+            text: { type: 'plain_text', text: 'Release now' },
+            value: view.id,
+            confirm: {
+              title: { type: 'plain_text', text: `Release ${view.id}?` },
+              text: {
+                type: 'mrkdwn',
+                text: `Your access to ${code(view.resource)} ends now. Request it again if you need it later.`,
+              },
+              confirm: { type: 'plain_text', text: 'Release' },
+              deny: { type: 'plain_text', text: 'Keep it' },
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function endReasonContext(state: RequestState, endReason: string): SlackBlock {
+  const label = describeState(state);
+  return {
+    type: 'context',
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: truncate(`${label.charAt(0).toUpperCase()}${label.slice(1)}: ${escapeText(endReason)}`, 2000),
+      },
+    ],
+  };
+}
+
+function section(text: string): SlackBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } };
+}
