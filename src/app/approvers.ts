@@ -1,7 +1,7 @@
 import type { Principals, ResourcePolicy } from '../config/policy.js';
 import type { ResolvedLevel } from '../domain/policy.js';
 import type { Deps } from './deps.js';
-import { NotFound } from './errors.js';
+import { InvalidInput, NotFound } from './errors.js';
 
 /** Expands users and Slack user groups into one set of user ids. */
 export async function resolvePrincipals(
@@ -22,6 +22,14 @@ export async function approvalLevelsFor(
       count: level.count,
     })),
   );
+}
+
+/** The resource's policy, or `InvalidInput` listing the resources there are. */
+export function knownResource(deps: Pick<Deps, 'policy'>, name: string, field?: string): ResourcePolicy {
+  const resource = deps.policy.resources[name];
+  if (resource) return resource;
+  const known = Object.keys(deps.policy.resources).sort().join(', ');
+  throw new InvalidInput(`Unknown resource "${name}". Available: ${known}.`, field ? { field } : {});
 }
 
 export function resourcePolicy(deps: Pick<Deps, 'policy'>, name: string): ResourcePolicy {

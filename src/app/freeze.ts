@@ -4,6 +4,7 @@ import { checkReason } from '../domain/policy.js';
 import { type Freeze, Prisma } from '../generated/prisma/client.js';
 import { requireAdmin } from './admins.js';
 import { afterCommit } from './after-commit.js';
+import { knownResource } from './approvers.js';
 import { recordDenial } from './deny.js';
 import type { Deps } from './deps.js';
 import { Conflict, checked, InvalidInput } from './errors.js';
@@ -127,9 +128,7 @@ async function standingFreeze(deps: Deps, scope: FreezeScope): Promise<Freeze | 
 }
 
 function checkResource(deps: Deps, scope: FreezeScope): void {
-  if (scope.scope !== 'resource' || deps.policy.resources[scope.resource]) return;
-  const known = Object.keys(deps.policy.resources).sort().join(', ');
-  throw new InvalidInput(`Unknown resource "${scope.resource}". Available: ${known}.`);
+  if (scope.scope === 'resource') knownResource(deps, scope.resource);
 }
 
 function subjectOf(scope: FreezeScope): GrantScope {

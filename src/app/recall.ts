@@ -1,8 +1,7 @@
 import { type PullRequestRef, reasonNamesPullRequest } from '../domain/recall.js';
-import { recordDenial } from './deny.js';
+import { knownResource } from './approvers.js';
 import type { Deps } from './deps.js';
-import { Conflict, InvalidInput, NotFound } from './errors.js';
-import { type RevokeOptions, type RevokeSummary, revokeGrants } from './revoke.js';
+import { type RevokeOptions, type RevokeSummary, revokeGrants, revokeOrDeny } from './revoke.js';
 
 /**
  * Recalls: an outside system (a signed hook, a closed pull request) says the reason for some
@@ -19,27 +18,12 @@ const holdingAccess = ['approved', 'active'] as const;
  * One request by id. A request still waiting for approval is denied, so it cannot be granted
  * after its reason was recalled; one already ended is reported unchanged.
  */
-export async function recallByRequest(
+export function recallByRequest(
   deps: Deps,
   requestId: string,
   options: RevokeOptions,
 ): Promise<RevokeSummary> {
-  const request = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
-  if (!request) throw new NotFound(`No request ${requestId}.`);
-  if (request.state === 'pending') {
-    try {
-      await recordDenial(deps, requestId, {
-        actorId: options.actorId,
-        reason: options.reason,
-        rule: 'recall',
-      });
-      return { revoked: [], denied: [requestId], retrying: [], unchanged: [] };
-    } catch (error) {
-      // Approved meanwhile: fall through and take back what it is now.
-      if (!(error instanceof Conflict)) throw error;
-    }
-  }
-  return revokeGrants(deps, [requestId], options);
+  return revokeOrDeny(deps, requestId, { ...options, rule: 'recall' });
 }
 
 /** Every grant one user holds on one resource. */
@@ -48,10 +32,7 @@ export async function recallByUserAndResource(
   subject: { userId: string; resource: string },
   options: RevokeOptions,
 ): Promise<RevokeSummary> {
-  if (!deps.policy.resources[subject.resource]) {
-    const known = Object.keys(deps.policy.resources).sort().join(', ');
-    throw new InvalidInput(`Unknown resource "${subject.resource}". Available: ${known}.`);
-  }
+  knownResource(deps, subject.resource);
   const rows = await deps.db.accessRequest.findMany({
     where: { requesterId: subject.userId, resource: subject.resource, state: { in: [...holdingAccess] } },
     select: { id: true },

@@ -7,7 +7,7 @@ import { evaluateOptOut, type OptOutRuleId } from '../domain/opt-out.js';
 import { checkApprovable, checkDuration, checkReason } from '../domain/policy.js';
 import { type AccessRequest, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
-import { approvalLevelsFor } from './approvers.js';
+import { approvalLevelsFor, knownResource } from './approvers.js';
 import type { Deps, SlackUser } from './deps.js';
 import { checked, InvalidInput, NotAllowed } from './errors.js';
 import { freezesCovering, frozenReason } from './freeze.js';
@@ -35,13 +35,7 @@ const hourMs = 60 * 60 * 1000;
  * and no approver is asked; one that a rule sends to review goes to the approvers marked so.
  */
 export async function requestAccess(deps: Deps, input: AccessRequestInput): Promise<AccessRequest> {
-  const resource = deps.policy.resources[input.resource];
-  if (!resource) {
-    const known = Object.keys(deps.policy.resources).sort().join(', ');
-    throw new InvalidInput(`Unknown resource "${input.resource}". Available: ${known}.`, {
-      field: 'resource',
-    });
-  }
+  const resource = knownResource(deps, input.resource, 'resource');
   const durationSec = checked(
     checkDuration(parseRequestedDuration(input.duration), resource.duration, formatDuration),
     'duration',

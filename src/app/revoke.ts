@@ -1,5 +1,6 @@
 import { checkReason } from '../domain/policy.js';
 import { requireAdmin } from './admins.js';
+import { knownResource } from './approvers.js';
 import { recordDenial } from './deny.js';
 import type { Deps } from './deps.js';
 import { revokeMany } from './end-grant.js';
@@ -42,11 +43,8 @@ export async function revokeAsAdmin(
   const requestId = subject.kind === 'request' ? subject.requestId : null;
   await requireAdmin(deps, options.actorId, `revoke ${describeSubject(subject)}`, requestId);
   const reason = checked(checkReason(options.reason), 'reason');
-  if (subject.kind === 'request') return revokeOne(deps, subject.requestId, { ...options, reason });
-  if (subject.kind === 'resource' && !deps.policy.resources[subject.resource]) {
-    const known = Object.keys(deps.policy.resources).sort().join(', ');
-    throw new InvalidInput(`Unknown resource "${subject.resource}". Available: ${known}.`);
-  }
+  if (subject.kind === 'request') return revokeOrDeny(deps, subject.requestId, { ...options, reason });
+  if (subject.kind === 'resource') knownResource(deps, subject.resource);
   const ids = await grantsOf(deps, subject);
   return revokeGrants(deps, ids, { ...options, reason });
 }
@@ -55,12 +53,16 @@ export async function revokeAsAdmin(
  * One request by id: a grant is revoked; a request still waiting for approval is denied, so it
  * cannot be granted later; one already ended is left alone, and the answer says so.
  */
-async function revokeOne(deps: Deps, requestId: string, options: RevokeOptions): Promise<RevokeSummary> {
+export async function revokeOrDeny(
+  deps: Deps,
+  requestId: string,
+  options: RevokeOptions & { rule?: string },
+): Promise<RevokeSummary> {
   const request = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
   if (!request) throw new NotFound(`No request ${requestId}.`);
   if (request.state === 'pending') {
     try {
-      await recordDenial(deps, requestId, { actorId: options.actorId, reason: options.reason });
+      await recordDenial(deps, requestId, options);
       return { ...emptySummary(), denied: [requestId] };
     } catch (error) {
       // Approved (or decided) meanwhile: fall through to revoking what it is now.

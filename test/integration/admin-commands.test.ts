@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantAccess } from '../../src/app/grant.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
+import { withAdminClient } from '../support/db.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
 
 /**
@@ -287,5 +288,25 @@ describe('/jit freeze and /jit unfreeze', () => {
     const request = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
     expect(request.endReason).toBe(`Frozen (user ${users.alice}) by the security team: token leaked`);
     await h.slash(users.sec, `unfreeze <@${users.alice}>`);
+  });
+});
+
+describe('bulk revocation', () => {
+  it('falls back to one by one when the bulk statement fails, e.g. a login was dropped', async () => {
+    await endAllGrants();
+    const alices = await grant(users.alice);
+    const eves = await grant(users.eve, 'staging-db');
+    await withAdminClient((client) => client.query(`DROP ROLE ${h.login('eve')}`));
+
+    const { reply } = await h.slash(users.sec, 'freeze all logins rotated');
+
+    expect(String(reply.body.text)).toContain('Revoked 2:');
+    expect([await stateOf(alices), await stateOf(eves)]).toEqual(['revoked', 'revoked']);
+    expect(await h.isMember(h.login('alice'))).toBe(false);
+    const events = (await auditOf('request.revoked')).filter(
+      (e) => e.requestId === alices || e.requestId === eves,
+    );
+    expect(events).toHaveLength(2);
+    await h.slash(users.sec, 'unfreeze all');
   });
 });

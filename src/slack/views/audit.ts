@@ -18,6 +18,10 @@ const actionEmoji: Record<string, string> = {
   'request.grant_failed': ':warning:',
   'approval.refused': ':raised_hand:',
   'revoke.retrying': ':rotating_light:',
+  'admin.refused': ':raised_hand:',
+  'freeze.created': ':ice_cube:',
+  'freeze.lifted': ':sunny:',
+  'hook.rejected': ':shield:',
 };
 
 function actorText(actor: string): string {
