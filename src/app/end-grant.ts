@@ -134,7 +134,6 @@ export async function revokeMany(
   input: { actorId: string; reason: string | null },
 ): Promise<BulkEndResult> {
   const result: BulkEndResult = { ended: [], unchanged: [], failed: [] };
-  const limit = pLimit(BULK_TARGET_CONCURRENCY);
   for (let start = 0; start < requestIds.length; start += BULK_RECORD_BATCH) {
     const ids = requestIds.slice(start, start + BULK_RECORD_BATCH);
     const rows = await deps.db.accessRequest.findMany({ where: { id: { in: [...ids] } } });

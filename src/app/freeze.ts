@@ -7,7 +7,7 @@ import { afterCommit } from './after-commit.js';
 import { knownResource } from './approvers.js';
 import { recordDenial } from './deny.js';
 import type { Deps } from './deps.js';
-import { Conflict, checked, InvalidInput } from './errors.js';
+import { Conflict, checked } from './errors.js';
 import { type GrantScope, grantsOf, type RevokeSummary, revokeGrants, scopeFilter } from './revoke.js';
 
 /**

@@ -4,7 +4,7 @@ import { knownResource } from './approvers.js';
 import { recordDenial } from './deny.js';
 import type { Deps } from './deps.js';
 import { revokeMany } from './end-grant.js';
-import { Conflict, checked, InvalidInput, NotFound } from './errors.js';
+import { Conflict, checked, NotFound } from './errors.js';
 
 /**
  * Taking access back before it expires: `/jit revoke`, the Revoke button, freezes and recall

@@ -1,41 +1,26 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import type { App, RespondFn, ViewResponseAction } from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import { requireAdmin } from '../app/admins.js';
 import { approveRequest } from '../app/approve.js';
 import { denyRequest } from '../app/deny.js';
 import type { Deps } from '../app/deps.js';
-import { releaseRequest } from '../app/end-grant.js';
-import { Conflict, InvalidInput, ProviderUnavailable } from '../app/errors.js';
+import { Conflict, InvalidInput } from '../app/errors.js';
 import { findRequest } from '../app/queries.js';
 import { requestAccess } from '../app/request-access.js';
-import { type RevokeSummary, revokeAsAdmin } from '../app/revoke.js';
-import { describeState, isFinal } from '../domain/lifecycle.js';
-import { createNotifier, requestView } from './notifier.js';
+import { readForm } from './forms.js';
+import { registerGrantButtons } from './grant-actions.js';
+import { requestView } from './notifier.js';
 import {
   blockActionSchema,
   denyModalMetadataSchema,
   denyModalSchema,
-  parseJson,
   requestModalMetadataSchema,
   requestModalSchema,
-  revokeModalMetadataSchema,
-  revokeModalSchema,
 } from './payloads.js';
 import { userMessageFor } from './user-errors.js';
-import { revocationLines } from './views/admin.js';
-import { grantActionIds } from './views/grant-card.js';
 import { requestCreatedMessage } from './views/messages.js';
-import { callbackIds, denyModal, revokeModal, revokeOutcomeModal } from './views/modals.js';
+import { callbackIds, denyModal } from './views/modals.js';
 import { actionIds, requestCardBlocks, requestSummary } from './views/request-card.js';
-import { code } from './views/text.js';
-
-/**
- * How long a revoke may run before its modal submission is acknowledged anyway; Slack allows
- * 3 s, and a target that is slow to answer must not turn a revoke into an error dialog.
- */
-const REVOKE_ACK_BUDGET_MS = 2_000;
 
 /** Approve / Deny, the request form and the deny reason; then Revoke and Release now on grants. */
 export function registerActions(app: App, deps: Deps): void {
@@ -74,17 +59,9 @@ export function registerActions(app: App, deps: Deps): void {
   });
 
   app.view(callbackIds.deny, async ({ ack, body }) => {
-    const parsed = denyModalSchema.safeParse(body);
-    const metadata = parsed.success
-      ? parseJson(parsed.data.view.private_metadata, denyModalMetadataSchema)
-      : null;
-    if (!parsed.success || !metadata) {
-      await ack({
-        response_action: 'errors',
-        errors: { reason: 'This form could not be read; close it and try again.' },
-      });
-      return;
-    }
+    const form = await readForm(body, denyModalSchema, denyModalMetadataSchema, ack);
+    if (!form) return;
+    const { parsed, metadata } = form;
     const reason = parsed.data.view.state.values.reason.reason.value ?? '';
     try {
       await denyRequest(deps, { requestId: metadata.requestId, approverId: parsed.data.user.id, reason });
@@ -95,17 +72,9 @@ export function registerActions(app: App, deps: Deps): void {
   });
 
   app.view(callbackIds.request, async ({ ack, body, client }) => {
-    const parsed = requestModalSchema.safeParse(body);
-    const metadata = parsed.success
-      ? parseJson(parsed.data.view.private_metadata, requestModalMetadataSchema)
-      : null;
-    if (!parsed.success || !metadata) {
-      await ack({
-        response_action: 'errors',
-        errors: { reason: 'This form could not be read; close it and try again.' },
-      });
-      return;
-    }
+    const form = await readForm(body, requestModalSchema, requestModalMetadataSchema, ack);
+    if (!form) return;
+    const { parsed, metadata } = form;
     const values = parsed.data.view.state.values;
     const userId = parsed.data.user.id;
     try {
@@ -125,127 +94,6 @@ export function registerActions(app: App, deps: Deps): void {
   });
 
   registerGrantButtons(app, deps);
-}
-
-/** Revoke on the security channel's grant card, Release now on the requester's grant DM. */
-function registerGrantButtons(app: App, deps: Deps): void {
-  const notifier = createNotifier(deps, app.client);
-  // A click on a button of an ended grant: show its final state wherever it was posted.
-  const refreshMessages = (requestId: string, log: Logger) =>
-    notifier.refreshNow(requestId).catch((err) => log.warn({ err }, 'could not refresh the messages'));
-
-  app.action(grantActionIds.revoke, async ({ ack, body, client, respond }) => {
-    await ack();
-    const parsed = blockActionSchema.safeParse(body);
-    if (!parsed.success || !parsed.data.trigger_id) return void deps.logger.warn('malformed revoke action');
-    const { user, trigger_id: triggerId } = parsed.data;
-    const requestId = parsed.data.actions[0].value;
-    const log = deps.logger.child({ requestId, userId: user.id });
-    try {
-      // Refused (and audited) before any modal opens.
-      await requireAdmin(deps, user.id, `revoke ${requestId}`, requestId);
-      const request = await findRequest(deps, requestId);
-      if (isFinal(request.state)) {
-        await refreshMessages(requestId, log);
-        throw new Conflict(
-          `${requestId}: the request is already ${describeState(request.state)}; nothing to take back.`,
-        );
-      }
-      await client.views.open({ trigger_id: triggerId, view: revokeModal(request) });
-    } catch (error) {
-      await respondPrivately(respond, userMessageFor(error, log), log);
-    }
-  });
-
-  app.view(callbackIds.revoke, async ({ ack, body, client }) => {
-    const parsed = revokeModalSchema.safeParse(body);
-    const metadata = parsed.success
-      ? parseJson(parsed.data.view.private_metadata, revokeModalMetadataSchema)
-      : null;
-    if (!parsed.success || !metadata) {
-      await ack({
-        response_action: 'errors',
-        errors: { reason: 'This form could not be read; close it and try again.' },
-      });
-      return;
-    }
-    const { requestId } = metadata;
-    const log = deps.logger.child({ requestId, userId: parsed.data.user.id });
-    const outcome: Promise<RevokeOutcome> = revokeAsAdmin(
-      deps,
-      { kind: 'request', requestId },
-      { actorId: parsed.data.user.id, reason: parsed.data.view.state.values.reason.reason.value ?? '' },
-    ).then(
-      (summary) => ({ summary }),
-      (error: unknown) => ({ error }),
-    );
-    const early = await Promise.race([outcome, delay(REVOKE_ACK_BUDGET_MS, null, { ref: false })]);
-    if (early) {
-      await ack(revokeAnswer(early, log));
-    } else {
-      await ack({
-        response_action: 'update',
-        view: revokeOutcomeModal([
-          `:hourglass_flowing_sand: Revoking ${code(requestId)}: the target system is slow to answer. The outcome will show here.`,
-        ]),
-      });
-      const late = await outcome;
-      const lines = 'error' in late ? [userMessageFor(late.error, log)] : outcomeLines(late.summary);
-      await client.views
-        .update({ view_id: parsed.data.view.id, view: revokeOutcomeModal(lines) })
-        .catch((err) => log.warn({ err }, 'could not show the outcome of a slow revoke'));
-    }
-    const settled = await outcome;
-    if ('summary' in settled && settled.summary.unchanged.length > 0) await refreshMessages(requestId, log);
-  });
-
-  app.action(grantActionIds.release, async ({ ack, body, respond }) => {
-    await ack();
-    const parsed = blockActionSchema.safeParse(body);
-    if (!parsed.success) return void deps.logger.warn('malformed release action');
-    const userId = parsed.data.user.id;
-    const requestId = parsed.data.actions[0].value;
-    const log = deps.logger.child({ requestId, userId });
-    try {
-      const request = await releaseRequest(deps, requestId, userId);
-      await respondPrivately(
-        respond,
-        `:lock: ${code(request.id)} is now ${describeState(request.state)}; the access was removed.`,
-        log,
-      );
-    } catch (error) {
-      if (error instanceof Conflict) await refreshMessages(requestId, log);
-      // As with an expiry: the release is repeated until the target answers.
-      if (error instanceof ProviderUnavailable) {
-        await deps.jobs
-          .retryRevoke(requestId, 'release', userId, null)
-          .catch((err) => log.error({ err }, 'release retry could not be enqueued'));
-      }
-      await respondPrivately(respond, userMessageFor(error, log), log);
-    }
-  });
-}
-
-type RevokeOutcome = { summary: RevokeSummary } | { error: unknown };
-
-/** Closes the modal on a revoke, shows why inline when refused, and what happened otherwise. */
-function revokeAnswer(outcome: RevokeOutcome, log: Logger): ViewResponseAction | undefined {
-  if ('error' in outcome) {
-    return { response_action: 'errors', errors: { reason: userMessageFor(outcome.error, log) } };
-  }
-  if (outcome.summary.revoked.length > 0) return undefined;
-  return { response_action: 'update', view: revokeOutcomeModal(outcomeLines(outcome.summary)) };
-}
-
-function outcomeLines(summary: RevokeSummary): string[] {
-  const lines = revocationLines(summary);
-  return lines.length > 0 ? lines : [':information_source: There was nothing to revoke.'];
-}
-
-async function respondPrivately(respond: RespondFn, text: string, log: Logger): Promise<void> {
-  await respond({ response_type: 'ephemeral', replace_original: false, text }).catch((err) =>
-    log.warn({ err }, 'could not answer the click'),
-  );
 }
 
 async function showCurrentState(

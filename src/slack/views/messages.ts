@@ -139,7 +139,7 @@ export function requesterNotice(
       return plain(`:lock: ${id}: you released ${resource}; the access was removed.`);
     case 'revoked':
       // Admins, freezes, recall hooks and idle recall all end here; the reason says which.
-      return plain(`:no_entry: ${id}: your access to ${resource} was taken back before it expired.${why}`);
+      return plain(`:no_entry: ${id}: your access to ${resource} was revoked before it expired.${why}`);
     case 'grant_failed':
       return plain(
         `:warning: ${id}: ${resource} was approved but could not be granted. The security team has been told.${why}`,
