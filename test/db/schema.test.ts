@@ -3,6 +3,8 @@ import {
   type AccessRequest,
   type Approval,
   type AuditEvent,
+  type Extension,
+  type ExtensionApproval,
   type Freeze,
   type Prisma,
   RequestState,
@@ -52,6 +54,8 @@ function accessRequestRow(id: string): AccessRequest {
     decisionRule: 'freeze',
     reviewRule: 'optOut.outsideBusinessHours',
     lastActiveAt: new Date('2026-01-01T10:20:00.011Z'),
+    remindedAt: new Date('2026-01-01T10:00:30.014Z'),
+    verifiedAt: new Date('2026-01-01T10:25:00.015Z'),
   };
 }
 
@@ -121,6 +125,65 @@ describe('every model round-trips with every field set', () => {
     await db.prisma.slackMessage.create({ data: row });
 
     expect(await db.prisma.slackMessage.findUniqueOrThrow({ where: { id: row.id } })).toEqual(row);
+  });
+});
+
+describe('extensions', () => {
+  it('Extension and ExtensionApproval round-trip with every field set', async () => {
+    const extension: Extension = {
+      id: 'EXT-7K2MQ9',
+      requestId: REQUEST_ID,
+      requesterId: 'U_REQUESTER',
+      extraSec: 1800,
+      reason: 'migration still running',
+      state: 'approved',
+      version: 2,
+      decisionRule: 'autoApprove[0]',
+      decidedBy: 'policy',
+      decidedAt: new Date('2026-01-01T10:40:00.016Z'),
+      endReason: null,
+      createdAt: new Date('2026-01-01T10:39:00.017Z'),
+      updatedAt: new Date('2026-01-01T10:40:00.018Z'),
+    };
+    const approval: ExtensionApproval = {
+      id: 404,
+      extensionId: extension.id,
+      approverId: 'U_APPROVER',
+      level: 0,
+      createdAt: new Date('2026-01-01T10:39:30.019Z'),
+    };
+
+    await db.prisma.extension.create({ data: extension });
+    await db.prisma.extensionApproval.create({ data: approval });
+
+    expect(await db.prisma.extension.findUniqueOrThrow({ where: { id: extension.id } })).toEqual(extension);
+    expect(await db.prisma.extensionApproval.findUniqueOrThrow({ where: { id: approval.id } })).toEqual(
+      approval,
+    );
+  });
+
+  it('allows one pending extension per grant, counts an approver once, and refuses unknown states', async () => {
+    const pending = { requestId: REQUEST_ID, requesterId: 'U_REQUESTER', extraSec: 600, reason: 'more' };
+    await db.prisma.extension.create({ data: { ...pending, id: 'EXT-PEND01' } });
+    await expect(
+      db.prisma.extension.create({ data: { ...pending, id: 'EXT-PEND02' } }),
+    ).rejects.toMatchObject({
+      code: 'P2002',
+    });
+    await db.prisma.extensionApproval.create({
+      data: { extensionId: 'EXT-PEND01', approverId: 'U_A', level: 0 },
+    });
+    await expect(
+      db.prisma.extensionApproval.create({
+        data: { extensionId: 'EXT-PEND01', approverId: 'U_A', level: 1 },
+      }),
+    ).rejects.toMatchObject({ code: 'P2002' });
+    await expect(
+      db.prisma.extension.create({ data: { ...pending, id: 'EXT-BAD001', state: 'granted' } }),
+    ).rejects.toThrow(/extensions_state_check/);
+    await expect(
+      db.prisma.extension.create({ data: { ...pending, id: 'EXT-BAD002', state: 'denied', extraSec: 0 } }),
+    ).rejects.toThrow(/extensions_extraSec_check/);
   });
 });
 
