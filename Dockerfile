@@ -1,7 +1,8 @@
 # jit-bot image: `docker build -t jit-bot .`
 # Three stages: `build` compiles TypeScript (with dev dependencies), `prod-deps` installs only the
 # runtime dependencies, and the final stage holds nothing else: dist/, production node_modules,
-# the migration files and package.json ("type": "module" makes Node load dist/ as ESM).
+# the migration files, the `jit` command and package.json ("type": "module" makes Node load dist/
+# as ESM).
 #
 # Install scripts are skipped on purpose (--ignore-scripts): nothing needs them. Prisma 7 with
 # @prisma/adapter-pg runs without engine binaries, platform binaries (TypeScript, esbuild,
@@ -43,6 +44,10 @@ COPY --from=build /app/dist ./dist
 # The bot applies these migrations itself at start; it finds them by walking up from dist/db/.
 COPY prisma/migrations ./prisma/migrations
 COPY package.json ./
+# The operator's command line, on PATH: `docker compose exec app jit audit verify`. With no src/
+# next to it, bin/jit.mjs runs dist/cli/main.js (Node resolves the link to /app/bin first).
+COPY bin/jit.mjs ./bin/jit.mjs
+RUN chmod 755 bin/jit.mjs && ln -s /app/bin/jit.mjs /usr/local/bin/jit
 
 USER node
 EXPOSE 3000

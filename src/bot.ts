@@ -12,6 +12,8 @@ import { createPrismaClient } from './db/client.js';
 import { healthRoutes } from './http/health.js';
 import { hookRoutes } from './http/hooks/routes.js';
 import { metricsRoute } from './http/metrics.js';
+import { startApprovalTimeoutWorker } from './jobs/approval-timeout.js';
+import { startDriftWorker } from './jobs/drift.js';
 import { startGrantWorker } from './jobs/grant.js';
 import { startIdleRecallWorker } from './jobs/idle-recall.js';
 import { startNotifyWorker } from './jobs/notify.js';
@@ -19,11 +21,13 @@ import { createQueues, jobQueueFor, type Queues } from './jobs/queues.js';
 import { startReconcileLoop } from './jobs/reconcile.js';
 import { startRevokeWorker } from './jobs/revoke.js';
 import type { WorkerSettings } from './jobs/workers.js';
+import { createMetrics } from './metrics.js';
 import { createProviders } from './providers/registry.js';
 import { registerActions } from './slack/actions.js';
 import { createSlackApp, startSlackApp } from './slack/app.js';
 import { registerCommands } from './slack/commands.js';
 import { createSlackDirectory } from './slack/directory.js';
+import { registerHome } from './slack/home.js';
 import { createNotifier } from './slack/notifier.js';
 
 export interface BotOptions {
@@ -38,6 +42,8 @@ export interface BotOptions {
   reconcileIntervalMs?: number;
   /** How often grants of resources with `recallAfterIdle` are checked for sessions; 60 s. */
   idleCheckIntervalMs?: number;
+  /** How often drift detection asks the targets whether they hold what the database says; 5 min. */
+  driftCheckIntervalMs?: number;
 }
 
 export interface RunningBot {
@@ -66,9 +72,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   for (const connection of [redis, workerRedis]) {
     connection.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis connection error'));
   }
-  const queues = createQueues(redis, options.queuePrefix ?? 'jit', options.idleCheckIntervalMs);
+  const queues = createQueues(
+    redis,
+    options.queuePrefix ?? 'jit',
+    options.idleCheckIntervalMs,
+    options.driftCheckIntervalMs,
+  );
   const clock = options.clock ?? { now: () => new Date() };
-  const providers = createProviders(policy.providers);
+  const providers = createProviders(policy.providers, {
+    slack: { token: env.SLACK_BOT_TOKEN, apiUrl: env.SLACK_API_URL, clientOptions: options.clientOptions },
+  });
+  const metrics = createMetrics();
 
   const app = createSlackApp({
     env,
@@ -76,7 +90,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     clientOptions: options.clientOptions,
     routes: [
       ...healthRoutes({ db, redis }),
-      metricsRoute({ db, queues }),
+      metricsRoute({ registry: metrics.registry, db, queues, logger }),
       // Called per hook request, by which time `deps` below is set.
       ...hookRoutes(env, () => deps),
     ],
@@ -86,13 +100,15 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     policy,
     providers,
     directory: createSlackDirectory(app.client),
-    jobs: jobQueueFor(queues, () => clock.now()),
+    jobs: jobQueueFor(queues, () => clock.now(), policy),
     clock,
     logger,
     randomBytes: (n) => randomBytes(n),
+    metrics,
   };
   registerCommands(app, deps);
   registerActions(app, deps);
+  registerHome(app, deps);
 
   const settings: WorkerSettings = {
     connection: workerRedis,
@@ -106,8 +122,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     startRevokeWorker(deps, settings),
     startNotifyWorker(notifier, settings),
     startAuditPoster(deps, app.client, settings),
+    startApprovalTimeoutWorker(deps, settings),
     // The sweep below schedules its rounds.
     startIdleRecallWorker(deps, settings, redis, queues.idleCheckIntervalMs),
+    startDriftWorker(deps, settings, queues),
   ];
   const reconcile = startReconcileLoop(deps, queues, options.reconcileIntervalMs ?? 30_000);
   await reconcile.done;

@@ -1,6 +1,6 @@
 import { appendAuditEvent } from '../audit/chain.js';
 import { describeState } from '../domain/lifecycle.js';
-import { currentLevel, decideApproval } from '../domain/policy.js';
+import { type ApprovalRefusal, currentLevel, decideApproval } from '../domain/policy.js';
 import type { AccessRequest } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, resourcePolicy } from './approvers.js';
@@ -83,7 +83,7 @@ export async function approveRequest(
   });
 
   if (result.kind === 'refused') {
-    if (result.refusal.code !== 'repeat') {
+    if (!unremarkable.has(result.refusal.code)) {
       await auditRefusal(deps, result.request, approverId, result.refusal.reason);
     }
     throw new NotAllowed(sentence(result.refusal.reason));
@@ -102,9 +102,12 @@ export async function approveRequest(
 }
 
 /**
- * Self-approval and approvals by non-approvers are worth the security team's attention; a repeat
- * click by someone who already approved is not, so the caller skips those.
+ * Refusals not worth the security team's attention: a repeat click by someone who already
+ * approved, and an approver asked to wait for a later level. Self-approval and approvals by
+ * non-approvers are audited.
  */
+const unremarkable: ReadonlySet<ApprovalRefusal | undefined> = new Set(['repeat', 'needed-later']);
+
 async function auditRefusal(
   deps: Deps,
   request: AccessRequest,

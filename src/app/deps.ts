@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Policy } from '../config/policy.js';
+import type { RequestState } from '../domain/lifecycle.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Provider } from '../providers/provider.js';
 
@@ -14,6 +15,23 @@ export interface Deps {
   clock: Clock;
   logger: Logger;
   randomBytes: (n: number) => Uint8Array;
+  metrics: Metrics;
+}
+
+/** `created`, or the final state a request reached. */
+export type RequestOutcome = 'created' | RequestState;
+
+/** What the use cases count for `/metrics`; `src/metrics.ts` implements it with prom-client. */
+export interface Metrics {
+  requestCreated(): void;
+  /** `count` requests reached `state`, a final state (see `isFinal`); one by default. */
+  requestEnded(state: RequestState, count?: number): void;
+  /** From creation to the approval by a person that completed the last level. */
+  approvalLatency(seconds: number): void;
+  /** From `expiresAt` to the expiry being recorded. */
+  expiryLateness(seconds: number): void;
+  /** One failed attempt to take a grant back on its target. */
+  revokeFailed(resource: string): void;
 }
 
 export interface Clock {
@@ -45,7 +63,9 @@ export type NotificationKind =
   /** DM the requester the outcome of the latest transition. */
   | 'tell-requester'
   /** Post the new grant's card, with its Revoke button, to the security channel (once per request). */
-  | 'announce-grant';
+  | 'announce-grant'
+  /** Remind the approvers still waited on, under the card they were sent (once per approver). */
+  | 'remind-approvers';
 
 /**
  * Work that happens after a transaction commits. Each job is idempotent and keyed so that
@@ -72,4 +92,6 @@ export interface JobQueue {
   /** The same for many requests at once (bulk revocations), in one round trip. */
   notifyMany(requests: readonly NotifySubject[], kind: NotificationKind): Promise<void>;
   postAudit(eventIds: readonly bigint[]): Promise<void>;
+  /** The reminder at half the resource's approval timeout and the timeout itself, for a new request. */
+  approvalDeadlines(request: { id: string; resource: string; createdAt: Date }): Promise<void>;
 }

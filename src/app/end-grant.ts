@@ -44,8 +44,13 @@ export async function endGrant(deps: Deps, input: EndGrantInput): Promise<EndGra
     if (input.event === 'expire' && request.expiresAt && request.expiresAt > now) {
       return { outcome: 'not-due', request };
     }
-    const { provider, target } = grantTargetFor(deps, request, request.expiresAt ?? now);
-    await provider.revoke(target);
+    try {
+      const { provider, target } = grantTargetFor(deps, request, request.expiresAt ?? now);
+      await provider.revoke(target);
+    } catch (error) {
+      deps.metrics.revokeFailed(request.resource);
+      throw error;
+    }
     try {
       return { outcome: 'ended', request: await recordEnd(deps, request, input) };
     } catch (error) {
@@ -66,6 +71,9 @@ async function recordEnd(deps: Deps, seen: AccessRequest, input: EndGrantInput):
     }),
   );
   deps.logger.info({ requestId: request.id, state: request.state }, 'access ended');
+  if (input.event === 'expire' && seen.expiresAt) {
+    deps.metrics.expiryLateness((deps.clock.now().getTime() - seen.expiresAt.getTime()) / 1000);
+  }
   await afterCommit(deps, request.id, [
     () => deps.jobs.postAudit([auditId]),
     () => deps.jobs.notify(request, 'refresh'),
@@ -209,6 +217,8 @@ async function revokeOnTargets(
       ),
     );
   }
+  const resourceOf = new Map(requests.map((request) => [request.id, request.resource]));
+  for (const { id } of failed) deps.metrics.revokeFailed(resourceOf.get(id) ?? 'unknown');
   return { revoked, failed };
 }
 
@@ -252,6 +262,7 @@ async function recordRevocations(
     return { ended, stale, auditIds };
   });
   deps.logger.info({ count: ended.length, actor: input.actorId }, 'access revoked in bulk');
+  deps.metrics.requestEnded('revoked', ended.length);
   await afterCommit(deps, '-', [
     () => deps.jobs.postAudit(auditIds),
     () => deps.jobs.notifyMany(ended, 'refresh'),

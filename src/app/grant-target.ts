@@ -23,6 +23,13 @@ export function grantTargetFor(
   if (!provider) throw new ProviderUnavailable(`Provider ${resource.provider} is not configured.`);
   return {
     provider,
-    target: { requestId: request.id, identity: request.identity, grant: resource.grant, expiresAt },
+    target: {
+      requestId: request.id,
+      identity: request.identity,
+      userId: request.requesterId,
+      resource: request.resource,
+      grant: resource.grant,
+      expiresAt,
+    },
   };
 }

@@ -3,15 +3,21 @@ import type { ResourcePolicy } from '../config/policy.js';
 import { formatDuration, parseDuration } from '../domain/duration.js';
 import { resolveIdentity } from '../domain/identity.js';
 import { newRequestId } from '../domain/ids.js';
-import { evaluateOptOut, type OptOutRuleId } from '../domain/opt-out.js';
-import { checkApprovable, checkDuration, checkReason } from '../domain/policy.js';
+import type { OptOutRuleId } from '../domain/opt-out.js';
+import {
+  checkApprovable,
+  checkDuration,
+  checkReason,
+  decideRequest,
+  type PolicyDecision,
+} from '../domain/policy.js';
 import { type AccessRequest, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, knownResource } from './approvers.js';
 import type { Deps, SlackUser } from './deps.js';
 import { checked, InvalidInput, NotAllowed } from './errors.js';
-import { freezesCovering, frozenReason } from './freeze.js';
-import { applyTransition, type Tx } from './transition.js';
+import { freezesCovering } from './freeze.js';
+import { applyTransition, type TransitionInput, type Tx } from './transition.js';
 
 export interface AccessRequestInput {
   requesterId: string;
@@ -29,10 +35,11 @@ const rateRule: OptOutRuleId = 'optOut.maxRequestsPerHour';
 const hourMs = 60 * 60 * 1000;
 
 /**
- * Validates a request against the policy, records it, and asks the first approval level.
- * Nothing is written unless every check passes. A request that a freeze or an opt-out rule
- * refuses is recorded already denied (so it is on the audit trail and in the security channel),
- * and no approver is asked; one that a rule sends to review goes to the approvers marked so.
+ * Validates a request, decides it by the policy (`decideRequest`), records it, and acts on the
+ * decision. Nothing is written unless the input is valid. A request that a freeze or an opt-out
+ * rule refuses is recorded already denied, and one an `autoApprove` rule grants is recorded
+ * already approved (so either is on the audit trail and in the security channel), and no
+ * approver is asked; any other goes to the first approval level.
  */
 export async function requestAccess(deps: Deps, input: AccessRequestInput): Promise<AccessRequest> {
   const resource = knownResource(deps, input.resource, 'resource');
@@ -52,14 +59,27 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
         "Ask the security team to map you in the provider's `identities`.",
     );
   }
-  const levels = await approvalLevelsFor(deps, resource);
-  checked(checkApprovable(levels, user.id));
+  const approvable = checkApprovable(await approvalLevelsFor(deps, resource), user.id);
+  const groups = await autoApproveGroupsOf(deps, resource, user.id);
 
   const now = deps.clock.now();
-  const [frozen] = await freezesCovering(deps, { resource: input.resource, requesterId: user.id });
-  const decide: Decide = frozen
-    ? async () => ({ kind: 'deny', rule: 'freeze', explanation: freezeExplanation(frozen) })
-    : (tx) => screenOptOut(deps, tx, { user, resourceName: input.resource, resource, now });
+  const freezes = await freezesCovering(deps, { resource: input.resource, requesterId: user.id });
+  const decide: Decide = async (tx) => {
+    const recentRequests =
+      resource.optOut?.maxRequestsPerHour === undefined
+        ? 0
+        : await countRecentRequests(tx, { user, resourceName: input.resource, now });
+    const decision = decideRequest(
+      resource,
+      deps.policy,
+      { durationSec },
+      { userId: user.id, groups, isGuest: user.isGuest, at: now, recentRequests, freezes },
+    );
+    // Only a request that waits for people needs people able to approve it; refusing it here
+    // rolls the transaction back, so nothing is written.
+    if (decision.outcome === 'approval') checked(approvable);
+    return decision;
+  };
 
   const { request, auditIds } = await createWithFreshId(deps, now, decide, {
     requesterId: user.id,
@@ -70,18 +90,39 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
     channelId: input.channelId ?? null,
     createdAt: now,
   });
+  deps.metrics.requestCreated();
   const log = deps.logger.child({ requestId: request.id, resource: request.resource });
   if (request.state === 'denied') {
     log.warn({ rule: request.decisionRule }, 'request denied by policy');
     await afterCommit(deps, request.id, [() => deps.jobs.postAudit(auditIds)]);
     return request;
   }
+  if (request.state === 'approved') {
+    log.info({ rule: request.decisionRule }, 'request approved by policy');
+    await afterCommit(deps, request.id, [
+      () => deps.jobs.grant(request.id),
+      () => deps.jobs.postAudit(auditIds),
+    ]);
+    return request;
+  }
   log.info({ reviewRule: request.reviewRule }, 'request created');
   await afterCommit(deps, request.id, [
     () => deps.jobs.notify(request, 'ask-approvers'),
     () => deps.jobs.postAudit(auditIds),
+    () => deps.jobs.approvalDeadlines(request),
   ]);
   return request;
+}
+
+/** The user groups named by the resource's autoApprove rules that the requester is in. */
+async function autoApproveGroupsOf(
+  deps: Pick<Deps, 'directory'>,
+  resource: ResourcePolicy,
+  userId: string,
+): Promise<Set<string>> {
+  const named = [...new Set(resource.autoApprove.flatMap((rule) => rule.requesterIn.groups))];
+  const members = await Promise.all(named.map((group) => deps.directory.groupMembers(group)));
+  return new Set(named.filter((_, i) => members[i]?.includes(userId)));
 }
 
 function parseRequestedDuration(text: string | null): number | null {
@@ -95,38 +136,7 @@ function parseRequestedDuration(text: string | null): number | null {
   return seconds;
 }
 
-/** What the rules make of a request before it is written. */
-type Screening =
-  | { kind: 'allow' }
-  | { kind: 'review'; rules: string[] }
-  | { kind: 'deny'; rule: string; explanation: string };
-
-type Decide = (tx: Tx) => Promise<Screening>;
-
-function freezeExplanation(freeze: Parameters<typeof frozenReason>[0]): string {
-  return `${frozenReason(freeze)} (ask again once the freeze is lifted)`;
-}
-
-async function screenOptOut(
-  deps: Deps,
-  tx: Tx,
-  subject: { user: SlackUser; resourceName: string; resource: ResourcePolicy; now: Date },
-): Promise<Screening> {
-  const rules = subject.resource.optOut;
-  if (!rules) return { kind: 'allow' };
-  const recentRequests = rules.maxRequestsPerHour === undefined ? 0 : await countRecentRequests(tx, subject);
-  const decision = evaluateOptOut(rules, {
-    requesterId: subject.user.id,
-    isGuest: subject.user.isGuest,
-    at: subject.now,
-    timezone: deps.policy.timezone,
-    businessHours: deps.policy.businessHours,
-    recentRequests,
-  });
-  if (decision.decision === 'allow') return { kind: 'allow' };
-  if (decision.decision === 'review') return { kind: 'review', rules: decision.rules };
-  return { kind: 'deny', rule: decision.rule, explanation: `${decision.reason} ${decision.instead}` };
-}
+type Decide = (tx: Tx) => Promise<PolicyDecision>;
 
 /**
  * The requester's requests for the resource in the last hour. Ones the rate rule itself refused
@@ -156,10 +166,33 @@ const rateLockClass = 0x6a17;
 
 type NewRequest = Omit<Prisma.AccessRequestCreateInput, 'id'>;
 
+/** The transition a decision by a rule makes, with the rule and its reasons on the trail. */
+function decidedByPolicy(
+  decision: Exclude<PolicyDecision, { outcome: 'approval' }>,
+  now: Date,
+): TransitionInput {
+  const decided = { decidedAt: now, decidedBy: policyActor, decisionRule: decision.rule };
+  if (decision.outcome === 'auto-approve') {
+    return {
+      event: 'approve',
+      actor: policyActor,
+      data: decided,
+      details: { rule: decision.rule, reasons: decision.reasons },
+    };
+  }
+  const explanation = `${decision.reasons.join(' ')} ${decision.instead}`;
+  return {
+    event: 'deny',
+    actor: policyActor,
+    data: { ...decided, endReason: explanation },
+    details: { rule: decision.rule, reason: explanation },
+  };
+}
+
 /**
- * Writes the request and its `request.created` event, and when `decide` refuses it, its denial
- * too: all in one transaction, so a refused request is never seen pending. Ids are short, so a
- * collision is possible (if rare): try again with a new one.
+ * Writes the request and its `request.created` event, and when `decide` refuses or approves it,
+ * that decision too: all in one transaction, so a request a rule decided is never seen pending.
+ * Ids are short, so a collision is possible (if rare): try again with a new one.
  */
 async function createWithFreshId(
   deps: Deps,
@@ -171,8 +204,9 @@ async function createWithFreshId(
     const id = newRequestId(deps.randomBytes);
     try {
       return await deps.db.$transaction(async (tx) => {
-        const screening = await decide(tx);
-        const reviewRule = screening.kind === 'review' ? screening.rules.join(',') : null;
+        const decision = await decide(tx);
+        const reviewRule =
+          decision.outcome === 'approval' && decision.review.length > 0 ? decision.review.join(',') : null;
         const created = await tx.accessRequest.create({ data: { ...data, id, reviewRule } });
         const createdAudit = await appendAuditEvent(
           tx,
@@ -191,19 +225,9 @@ async function createWithFreshId(
           },
           now,
         );
-        if (screening.kind !== 'deny') return { request: created, auditIds: [createdAudit] };
-        const denied = await applyTransition(deps, tx, created, {
-          event: 'deny',
-          actor: policyActor,
-          data: {
-            decidedAt: now,
-            decidedBy: policyActor,
-            endReason: screening.explanation,
-            decisionRule: screening.rule,
-          },
-          details: { rule: screening.rule, reason: screening.explanation },
-        });
-        return { request: denied.request, auditIds: [createdAudit, denied.auditId] };
+        if (decision.outcome === 'approval') return { request: created, auditIds: [createdAudit] };
+        const decided = await applyTransition(deps, tx, created, decidedByPolicy(decision, now));
+        return { request: decided.request, auditIds: [createdAudit, decided.auditId] };
       });
     } catch (error) {
       const duplicate = error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';

@@ -1,6 +1,7 @@
 import { type AuditInput, appendAuditEvent } from '../audit/chain.js';
-import { auditActionFor, type LifecycleEvent, transition } from '../domain/lifecycle.js';
+import { auditActionFor, isFinal, type LifecycleEvent, transition } from '../domain/lifecycle.js';
 import type { AccessRequest, Prisma } from '../generated/prisma/client.js';
+import { isSystemActor } from './admins.js';
 import type { Deps } from './deps.js';
 import { Conflict, NotFound } from './errors.js';
 
@@ -37,7 +38,7 @@ export interface Transitioned {
  * version check, and appends the audit event, all in the caller's transaction.
  */
 export async function applyTransition(
-  deps: Pick<Deps, 'clock'>,
+  deps: Pick<Deps, 'clock' | 'metrics'>,
   tx: Tx,
   current: AccessRequest,
   input: TransitionInput,
@@ -66,7 +67,21 @@ export async function applyTransition(
   };
   const auditId = await appendAuditEvent(tx, audit, deps.clock.now());
   const request = await tx.accessRequest.findUniqueOrThrow({ where: { id: current.id } });
+  countTransition(deps, request, input.actor);
   return { request, auditId };
+}
+
+/**
+ * Counted when written rather than after the commit: every caller commits as soon as this
+ * returns, so only a failed commit would count a change that did not happen. Approval latency is
+ * how long people take; an approval by a rule (at creation) would only pull it towards zero.
+ */
+function countTransition(deps: Pick<Deps, 'clock' | 'metrics'>, request: AccessRequest, actor: string): void {
+  if (isFinal(request.state)) deps.metrics.requestEnded(request.state);
+  if (request.state === 'approved' && !isSystemActor(actor)) {
+    const decidedAt = request.decidedAt ?? deps.clock.now();
+    deps.metrics.approvalLatency((decidedAt.getTime() - request.createdAt.getTime()) / 1000);
+  }
 }
 
 /** The request changed between reading it and writing it; the caller decides whether to retry. */

@@ -79,7 +79,12 @@ function crossCheck(policy: Policy): string[] {
  * Provider types that can count a user's sessions on the target (`activeSessions`), which
  * `recallAfterIdle` needs. Keyed by every provider type, so adding a type means deciding here.
  */
-const reportsActivity: Record<ProviderConfig['type'], boolean> = { postgres: true };
+const reportsActivity: Record<ProviderConfig['type'], boolean> = {
+  postgres: true,
+  webhook: false,
+  'slack-usergroup': false,
+  'github-team': false,
+};
 
 /** A resource that should be recalled when idle, on a provider that cannot tell idle from busy. */
 export function idleRecallProblems(policy: Policy): string[] {

@@ -9,6 +9,8 @@ export type { PrismaClient } from '../generated/prisma/client.js';
  */
 const POOL_SIZE = 10;
 
+export const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 } as const;
+
 export function createPrismaClient(databaseUrl: string): PrismaClient {
   const adapter = new PrismaPg({
     connectionString: databaseUrl,
@@ -16,5 +18,8 @@ export function createPrismaClient(databaseUrl: string): PrismaClient {
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
-  return new PrismaClient({ adapter });
+  // Every transaction that appends to the audit chain waits for its lock: under a burst (a freeze
+  // of thousands of grants while requests keep coming) the default 2 s wait for a connection and
+  // 5 s run time would turn queueing into errors.
+  return new PrismaClient({ adapter, transactionOptions: TRANSACTION_OPTIONS });
 }

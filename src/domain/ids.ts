@@ -21,3 +21,16 @@ export function parseRequestId(text: string): string | null {
   const candidate = text.trim().toUpperCase();
   return idPattern.test(candidate) ? candidate : null;
 }
+
+const extensionIdPattern = new RegExp(`^EXT-[${alphabet}]{${idLength}}$`);
+
+/** Extension ids: the same shape as request ids, told apart by their prefix. */
+export function newExtensionId(randomBytes: (n: number) => Uint8Array): string {
+  return `EXT-${newRequestId(randomBytes).slice('JIT-'.length)}`;
+}
+
+/** `ext-7k2mq9` → `EXT-7K2MQ9`, or null. */
+export function parseExtensionId(text: string): string | null {
+  const candidate = text.trim().toUpperCase();
+  return extensionIdPattern.test(candidate) ? candidate : null;
+}

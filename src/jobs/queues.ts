@@ -1,6 +1,8 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { approvalDeadlinesFor } from '../app/approval-timeout.js';
 import type { JobQueue, NotificationKind } from '../app/deps.js';
+import type { Policy } from '../config/policy.js';
 
 /**
  * One BullMQ queue per kind of work. Job ids are derived from what the job is about, so adding
@@ -12,6 +14,8 @@ export const queueNames = {
   notify: 'jit-notify',
   audit: 'jit-audit',
   recall: 'jit-recall',
+  drift: 'jit-drift',
+  approval: 'jit-approval',
 } as const;
 export type QueueKind = keyof typeof queueNames;
 
@@ -26,6 +30,12 @@ export type NotifyJob = { requestId: string; kind: NotificationKind; version: nu
 export type AuditJob = { eventId: string };
 /** A round of the idle check; everything it needs is in the database. */
 export type RecallJob = Record<string, never>;
+/** A round of drift detection; everything it needs is in the database. */
+export type DriftJob = Record<string, never>;
+/** What waits for approval; extensions are meant to join as a second subject. */
+export type ApprovalSubject = 'request';
+export type ApprovalStep = 'remind' | 'timeout';
+export type ApprovalJob = { subject: ApprovalSubject; id: string; step: ApprovalStep };
 
 export interface Queues {
   grant: Queue<GrantJob>;
@@ -33,8 +43,12 @@ export interface Queues {
   notify: Queue<NotifyJob>;
   audit: Queue<AuditJob>;
   recall: Queue<RecallJob>;
+  drift: Queue<DriftJob>;
+  approval: Queue<ApprovalJob>;
   /** How often the idle check runs; the sweep (re-)creates its job scheduler with it. */
   idleCheckIntervalMs: number;
+  /** How often drift detection runs; the sweep (re-)creates its job scheduler with it. */
+  driftCheckIntervalMs: number;
   close(): Promise<void>;
 }
 
@@ -49,9 +63,16 @@ export const jobOptions = {
   audit: { ...keep, attempts: 50, backoff: { type: 'exponential', delay: 1_000 } },
   // A failed round is not retried: the next one comes at the next interval anyway.
   recall: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 }, attempts: 1 },
+  drift: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 }, attempts: 1 },
+  approval: { ...keep, attempts: 10, backoff: { type: 'exponential', delay: 1_000 } },
 } satisfies Record<QueueKind, JobsOptions>;
 
-export function createQueues(connection: Redis, prefix: string, idleCheckIntervalMs = 60_000): Queues {
+export function createQueues(
+  connection: Redis,
+  prefix: string,
+  idleCheckIntervalMs = 60_000,
+  driftCheckIntervalMs = 5 * 60_000,
+): Queues {
   const options = { connection, prefix };
   const queues = {
     grant: new Queue<GrantJob>(queueNames.grant, { ...options, defaultJobOptions: jobOptions.grant }),
@@ -59,10 +80,16 @@ export function createQueues(connection: Redis, prefix: string, idleCheckInterva
     notify: new Queue<NotifyJob>(queueNames.notify, { ...options, defaultJobOptions: jobOptions.notify }),
     audit: new Queue<AuditJob>(queueNames.audit, { ...options, defaultJobOptions: jobOptions.audit }),
     recall: new Queue<RecallJob>(queueNames.recall, { ...options, defaultJobOptions: jobOptions.recall }),
+    drift: new Queue<DriftJob>(queueNames.drift, { ...options, defaultJobOptions: jobOptions.drift }),
+    approval: new Queue<ApprovalJob>(queueNames.approval, {
+      ...options,
+      defaultJobOptions: jobOptions.approval,
+    }),
   };
   return {
     ...queues,
     idleCheckIntervalMs,
+    driftCheckIntervalMs,
     close: async () => {
       await Promise.all(Object.values(queues).map((q) => q.close()));
     },
@@ -77,10 +104,26 @@ export const jobIds = {
   revoke: (requestId: string, event: string) => `${event}-${requestId}`,
   notify: (requestId: string, kind: string, version: number) => `notify-${requestId}-${kind}-${version}`,
   audit: (eventId: bigint | string) => `audit-${eventId}`,
+  // One of each per request (or extension: their ids differ in prefix); a job that finds itself
+  // early is delayed again under the same id rather than replaced.
+  approval: (step: ApprovalStep, id: string) => `${step}-${id}`,
 };
 
+/** Adds one step of an approval's deadlines, due at `dueAt` (at once if that has passed). */
+export async function addApprovalStep(
+  queues: Pick<Queues, 'approval'>,
+  job: ApprovalJob,
+  dueAt: Date,
+  now: Date,
+): Promise<void> {
+  await queues.approval.add(job.step, job, {
+    jobId: jobIds.approval(job.step, job.id),
+    delay: Math.max(0, dueAt.getTime() - now.getTime()),
+  });
+}
+
 /** The app's view of the queues. */
-export function jobQueueFor(queues: Queues, now: () => Date): JobQueue {
+export function jobQueueFor(queues: Queues, now: () => Date, policy: Pick<Policy, 'resources'>): JobQueue {
   return {
     async grant(requestId) {
       await queues.grant.add('grant', { requestId }, { jobId: jobIds.grant(requestId) });
@@ -122,6 +165,14 @@ export function jobQueueFor(queues: Queues, now: () => Date): JobQueue {
           opts: { ...jobOptions.audit, jobId: jobIds.audit(id) },
         })),
       );
+    },
+    async approvalDeadlines(request) {
+      const { remindAt, timeoutAt } = approvalDeadlinesFor(policy, request);
+      const at = now();
+      await Promise.all([
+        addApprovalStep(queues, { subject: 'request', id: request.id, step: 'remind' }, remindAt, at),
+        addApprovalStep(queues, { subject: 'request', id: request.id, step: 'timeout' }, timeoutAt, at),
+      ]);
     },
   };
 }

@@ -1,6 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Deps } from '../app/deps.js';
 import { freezeFilter, frozenReason, standingFreezes } from '../app/freeze.js';
+import { ensureApprovalDeadlines } from './approval-timeout.js';
+import { scheduleDriftCheck } from './drift.js';
 import { scheduleIdleRecall } from './idle-recall.js';
 import { jobIds, jobQueueFor, type Queues } from './queues.js';
 
@@ -9,19 +11,20 @@ import { jobIds, jobQueueFor, type Queues } from './queues.js';
  * database again after Redis lost data, a process died between commit and enqueue, or a job
  * ran out of attempts: every active grant has an expiry job (due now if overdue), every approved
  * request a grant job, every pending request whose approvers were never asked a notify job, every active grant under a
- * standing freeze a revoke job, and
+ * standing freeze a revoke job, every pending request its approval reminder and timeout jobs, and
  * every unposted audit event a post job. Runs at start-up and on a timer
  * (not a BullMQ repeatable job, which would vanish with Redis); each replica may run it, since
  * every job id is deterministic.
  */
 export async function reconcileQueues(deps: Deps, queues: Queues): Promise<ReconcileReport> {
-  const jobs = jobQueueFor(queues, () => deps.clock.now());
+  const jobs = jobQueueFor(queues, () => deps.clock.now(), deps.policy);
   const report: ReconcileReport = {
     expiries: 0,
     grants: 0,
     approverAsks: 0,
     frozenRevokes: 0,
     auditPosts: 0,
+    approvalDeadlines: 0,
   };
   const now = deps.clock.now();
   const settled = new Date(now.getTime() - 10_000);
@@ -81,8 +84,12 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
     if (await ensureJob(queues.audit, jobIds.audit(id), () => jobs.postAudit([id]))) report.auditPosts++;
   }
 
+  // Reminders and timeouts of requests still waiting for approval.
+  report.approvalDeadlines = await ensureApprovalDeadlines(deps, queues, settled);
+
   // The idle check's scheduler lives only in Redis; upserting it is idempotent.
   await scheduleIdleRecall(deps, queues);
+  await scheduleDriftCheck(queues);
 
   if (Object.values(report).some((n) => n > 0)) {
     deps.logger.warn(report, 'reconcile re-created missing jobs');
@@ -96,6 +103,7 @@ export interface ReconcileReport {
   approverAsks: number;
   frozenRevokes: number;
   auditPosts: number;
+  approvalDeadlines: number;
 }
 
 /**

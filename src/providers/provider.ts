@@ -8,6 +8,10 @@ export interface GrantTarget {
   requestId: string;
   /** The requester's identity on the target (database login, username…). */
   identity: string;
+  /** The requester's Slack user id, for providers whose identity is the Slack account itself. */
+  userId?: string;
+  /** The resource's name in the policy file, for providers that tell an outside system. */
+  resource?: string;
   /** The resource's `grant` block from the policy file (provider-specific, already validated). */
   grant: Record<string, unknown>;
   /** When the grant is due to end; informational for providers that can enforce it themselves. */

@@ -1,30 +1,65 @@
+import type { WebClientOptions } from '@slack/web-api';
 import { z } from 'zod';
+import {
+  createGithubTeamProvider,
+  githubTeamGrantSchema,
+  githubTeamProviderConfigSchema,
+} from './github-team.js';
 import { createPostgresProvider, postgresGrantSchema, postgresProviderConfigSchema } from './postgres.js';
 import type { Provider } from './provider.js';
+import {
+  createSlackUsergroupProvider,
+  slackUsergroupGrantSchema,
+  slackUsergroupProviderConfigSchema,
+} from './slack-usergroup.js';
+import { createWebhookProvider, webhookGrantSchema, webhookProviderConfigSchema } from './webhook.js';
 
 /**
  * Every provider type the policy file may name: its config schema, the schema of a resource's
- * `grant` block, and how to build it. Adding a provider means adding one entry here.
+ * `grant` block, and how to build it. Adding a provider means adding one entry here (and deciding
+ * in `config/policy.ts` whether it can count sessions).
  */
-export const providerConfigSchema = z.discriminatedUnion('type', [postgresProviderConfigSchema]);
+export const providerConfigSchema = z.discriminatedUnion('type', [
+  postgresProviderConfigSchema,
+  webhookProviderConfigSchema,
+  slackUsergroupProviderConfigSchema,
+  githubTeamProviderConfigSchema,
+]);
 export type ProviderConfig = z.output<typeof providerConfigSchema>;
 
 const grantSchemas: Record<ProviderConfig['type'], z.ZodType> = {
   postgres: postgresGrantSchema,
+  webhook: webhookGrantSchema,
+  'slack-usergroup': slackUsergroupGrantSchema,
+  'github-team': githubTeamGrantSchema,
 };
 
 export function grantSchemaFor(type: ProviderConfig['type']): z.ZodType {
   return grantSchemas[type];
 }
 
-export function createProvider(config: ProviderConfig): Provider {
+/** What providers get from the bot's own environment rather than from the policy file. */
+export interface ProviderContext {
+  slack: { token: string; apiUrl: string; clientOptions?: WebClientOptions };
+}
+
+export function createProvider(config: ProviderConfig, context: ProviderContext): Provider {
   switch (config.type) {
     case 'postgres':
       return createPostgresProvider(config);
+    case 'webhook':
+      return createWebhookProvider(config);
+    case 'slack-usergroup':
+      return createSlackUsergroupProvider(config, context.slack);
+    case 'github-team':
+      return createGithubTeamProvider(config);
   }
 }
 
 /** Builds every provider the policy names, keyed by its name. */
-export function createProviders(configs: Record<string, ProviderConfig>): Map<string, Provider> {
-  return new Map(Object.entries(configs).map(([name, config]) => [name, createProvider(config)]));
+export function createProviders(
+  configs: Record<string, ProviderConfig>,
+  context: ProviderContext,
+): Map<string, Provider> {
+  return new Map(Object.entries(configs).map(([name, config]) => [name, createProvider(config, context)]));
 }

@@ -7,6 +7,7 @@ import type { Deps } from '../app/deps.js';
 import { Conflict, InvalidInput } from '../app/errors.js';
 import { findRequest } from '../app/queries.js';
 import { requestAccess } from '../app/request-access.js';
+import { registerExtensionActions } from './extend-actions.js';
 import { readForm } from './forms.js';
 import { registerGrantButtons } from './grant-actions.js';
 import { requestView } from './notifier.js';
@@ -94,6 +95,7 @@ export function registerActions(app: App, deps: Deps): void {
   });
 
   registerGrantButtons(app, deps);
+  registerExtensionActions(app, deps);
 }
 
 async function showCurrentState(

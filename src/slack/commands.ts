@@ -1,4 +1,6 @@
 import type { App } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { readAuditTrail } from '../app/audit-trail.js';
 import type { Deps } from '../app/deps.js';
 import { releaseRequest } from '../app/end-grant.js';
 import { InvalidInput } from '../app/errors.js';
@@ -8,10 +10,12 @@ import { requestAccess } from '../app/request-access.js';
 import { type RevokeSubject, revokeAsAdmin } from '../app/revoke.js';
 import type { FreezeScope } from '../domain/freeze.js';
 import { describeState } from '../domain/lifecycle.js';
+import { extendFromCommand } from './extend-actions.js';
 import { type JitCommand, parseJitCommand, type Target } from './grammar.js';
 import { slashCommandSchema } from './payloads.js';
 import { userMessageFor } from './user-errors.js';
 import { freezeMessage, revokeMessage, unfreezeMessage } from './views/admin.js';
+import { auditTrailMessage } from './views/audit.js';
 import {
   helpMessage,
   listMessage,
@@ -49,7 +53,10 @@ export function registerCommands(app: App, deps: Deps): void {
         });
         return;
       }
-      await respond({ response_type: 'ephemeral', ...(await runCommand(deps, userId, channelId, jit)) });
+      await respond({
+        response_type: 'ephemeral',
+        ...(await runCommand(deps, userId, channelId, jit, client)),
+      });
     } catch (error) {
       await respond({ response_type: 'ephemeral', text: userMessageFor(error, log) }).catch((err) =>
         log.warn({ err }, 'could not answer the slash command'),
@@ -90,7 +97,13 @@ export function resourceOptions(deps: Pick<Deps, 'policy'>) {
     }));
 }
 
-async function runCommand(deps: Deps, userId: string, channelId: string, jit: JitCommand): Promise<Message> {
+async function runCommand(
+  deps: Deps,
+  userId: string,
+  channelId: string,
+  jit: JitCommand,
+  client: WebClient,
+): Promise<Message> {
   switch (jit.kind) {
     case 'request': {
       const request = await requestAccess(deps, {
@@ -133,10 +146,13 @@ async function runCommand(deps: Deps, userId: string, channelId: string, jit: Ji
       const lifted = await unfreeze(deps, { actorId: userId, scope: freezeScopeOf(jit.target) });
       return unfreezeMessage(lifted);
     }
-    case 'extend':
     case 'audit':
-      return plain(
-        `:construction: \`/jit ${jit.kind}\` is not available in this version yet. \`/jit help\` lists what is.`,
-      );
+      return auditTrailMessage(await readAuditTrail(deps, userId, jit.target));
+    case 'extend':
+      return extendFromCommand(deps, client, {
+        requesterId: userId,
+        requestId: jit.requestId,
+        duration: jit.duration,
+      });
   }
 }

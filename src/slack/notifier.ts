@@ -1,4 +1,5 @@
 import type { WebClient } from '@slack/web-api';
+import { approvalDeadlinesFor, waitingApprovers } from '../app/approval-timeout.js';
 import { approvalLevelsFor } from '../app/approvers.js';
 import type { Deps } from '../app/deps.js';
 import { findRequest, type RequestWithApprovals } from '../app/queries.js';
@@ -12,11 +13,11 @@ import {
   grantCardSummary,
   requesterGrantMessage,
 } from './views/grant-card.js';
-import { type Message, requesterNotice } from './views/messages.js';
+import { approvalReminder, type Message, requesterNotice } from './views/messages.js';
 import { type RequestView, requestCardBlocks, requestSummary } from './views/request-card.js';
 
 /** Why a message was posted, as recorded in `slack_messages.purpose`; each has its own builder. */
-type MessagePurpose = 'approver' | 'security' | 'requester';
+type MessagePurpose = 'approver' | 'security' | 'requester' | 'reminder';
 
 interface MessagePlace {
   purpose: MessagePurpose;
@@ -45,6 +46,13 @@ export function createNotifier(deps: Deps, client: WebClient) {
       return { text: grantCardSummary(view), blocks: grantCardBlocks(view) };
     }
     if (place.purpose === 'requester') return requesterGrantMessage(grantView(request));
+    if (place.purpose === 'reminder') {
+      return approvalReminder({
+        ...request,
+        timesOutAt: approvalDeadlinesFor(deps.policy, request).timeoutAt,
+        approvedByReader: request.approvals.some((a) => a.approverId === place.userId),
+      });
+    }
     const view = requestView(deps, request);
     const withButtons =
       request.state === 'pending' && !request.approvals.some((a) => a.approverId === place.userId);
@@ -59,8 +67,13 @@ export function createNotifier(deps: Deps, client: WebClient) {
    * the record did not see it, so if the request has moved on since it was rendered, the message
    * is brought up to date here.
    */
-  async function postRecorded(rendered: RequestWithApprovals, place: MessagePlace): Promise<void> {
-    const posted = await client.chat.postMessage({ channel: place.channel, ...render(place, rendered) });
+  async function postRecorded(
+    rendered: RequestWithApprovals,
+    place: MessagePlace,
+    thread?: { thread_ts: string; reply_broadcast: boolean },
+  ): Promise<void> {
+    const message = { channel: place.channel, ...render(place, rendered) };
+    const posted = await client.chat.postMessage(thread ? { ...message, ...thread } : message);
     const ts = String(posted.ts);
     await deps.db.slackMessage.create({ data: { requestId: rendered.id, ...place, ts } });
     const now = await findRequest(deps, rendered.id);
@@ -97,6 +110,28 @@ export function createNotifier(deps: Deps, client: WebClient) {
       const channel = await openDm(approverId);
       await postRecorded(request, { purpose: 'approver', userId: approverId, channel });
     }
+  }
+
+  /**
+   * Half-way to the timeout: a reply under each waiting approver's card, also shown in the DM
+   * itself, at most one per approver. Approvers never asked (their card was lost) get the card.
+   */
+  async function remindApprovers(request: RequestWithApprovals): Promise<void> {
+    if (request.state !== 'pending') return;
+    const waiting = await waitingApprovers(deps, request);
+    if (!waiting) return;
+    const posted = await deps.db.slackMessage.findMany({
+      where: { requestId: request.id, purpose: { in: ['approver', 'reminder'] } },
+    });
+    const cards = new Map(posted.filter((m) => m.purpose === 'approver').map((m) => [m.userId, m]));
+    const reminded = new Set(posted.filter((m) => m.purpose === 'reminder').map((m) => m.userId));
+    for (const approverId of waiting.approverIds) {
+      const card = cards.get(approverId);
+      if (!card || reminded.has(approverId)) continue;
+      const place = { purpose: 'reminder', userId: approverId, channel: card.channel } as const;
+      await postRecorded(request, place, { thread_ts: card.ts, reply_broadcast: true });
+    }
+    await askApprovers(request);
   }
 
   /** The security team's card of a new grant, with its Revoke button; posted once per request. */
@@ -140,6 +175,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
       if (job.kind === 'ask-approvers') return askApprovers(request);
       if (job.kind === 'refresh') return refresh(request);
       if (job.kind === 'announce-grant') return announceGrant(request);
+      if (job.kind === 'remind-approvers') return remindApprovers(request);
       return tellRequester(request, job.state as RequestState);
     },
     /** Brings every message about the request up to date now (a click on a stale button). */
@@ -152,7 +188,9 @@ export function createNotifier(deps: Deps, client: WebClient) {
 export type Notifier = ReturnType<typeof createNotifier>;
 
 function isPurpose(purpose: string): purpose is MessagePurpose {
-  return purpose === 'approver' || purpose === 'security' || purpose === 'requester';
+  return (
+    purpose === 'approver' || purpose === 'security' || purpose === 'requester' || purpose === 'reminder'
+  );
 }
 
 export function grantView(request: AccessRequest): GrantView {

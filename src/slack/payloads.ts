@@ -59,6 +59,35 @@ export const denyModalMetadataSchema = z.object({ requestId: requestIdSchema });
 export const revokeModalSchema = reasonModalSchema;
 export const revokeModalMetadataSchema = z.object({ requestId: requestIdSchema });
 
+const extensionIdSchema = z.string().regex(/^EXT-[0-9A-Z]{6}$/);
+
+/** Approve / Deny on an extension's card: the value is the extension's id. */
+export const extensionActionSchema = blockActionSchema.extend({
+  actions: z.tuple([z.object({ action_id: z.string(), value: extensionIdSchema })]),
+});
+
+export const extendModalSchema = z.object({
+  user: z.object({ id: slackUserIdSchema }),
+  view: z.object({
+    id: z.string().min(1).max(64),
+    private_metadata: z.string().max(3000),
+    state: z.object({
+      values: z.object({
+        duration: z.object({ duration: plainValue }),
+        reason: z.object({ reason: plainValue }),
+      }),
+    }),
+  }),
+});
+export const extendModalMetadataSchema = z.object({ requestId: requestIdSchema });
+
+export const extensionDenyModalSchema = reasonModalSchema;
+export const extensionDenyModalMetadataSchema = z.object({
+  extensionId: extensionIdSchema,
+  channel: z.string().max(32).nullable(),
+  ts: z.string().max(32).nullable(),
+});
+
 /** `JSON.parse` + schema, null on either failure (private_metadata is ours, but arrives from outside). */
 export function parseJson<T>(text: string, schema: z.ZodType<T>): T | null {
   try {

@@ -7,6 +7,7 @@ import {
   genesisHash,
   hashAuditEvent,
 } from '../../src/audit/chain.js';
+import { TRANSACTION_OPTIONS } from '../../src/db/client.js';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
@@ -20,7 +21,10 @@ let other: PrismaClient;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  other = new PrismaClient({ adapter: new PrismaPg({ connectionString: db.url, max: 5 }) });
+  other = new PrismaClient({
+    adapter: new PrismaPg({ connectionString: db.url, max: 5 }),
+    transactionOptions: TRANSACTION_OPTIONS,
+  });
 });
 afterAll(async () => {
   await other?.$disconnect();

@@ -133,9 +133,9 @@ describe('policyJsonSchema', () => {
     const prodDb = broken.resources['prod-db-write'] as Record<string, unknown>;
     prodDb.aprovals = [];
     prodDb.duration = { default: '1 hour', max: '4h' };
-    broken.providers.ticketing = { type: 'webhook', url: 'https://hooks.example' };
+    broken.providers.ticketing = { type: 'ldap', url: 'ldap://directory.example' };
     expect(problems(broken, schema)).toEqual([
-      '$.providers.ticketing: no branch for type webhook',
+      '$.providers.ticketing: no branch for type ldap',
       '$.resources.prod-db-write.duration.default: does not match ^(?=\\d)(\\d{1,4}d)?(\\d{1,5}h)?(\\d{1,6}m)?(\\d{1,7}s)?$',
       '$.resources.prod-db-write.aprovals: unknown key',
     ]);

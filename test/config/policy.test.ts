@@ -123,7 +123,7 @@ describe('parsePolicy', () => {
     expect(policy.resources['prod-db-write']?.autoApprove).toEqual([]);
   });
 
-  it('rejects the webhook provider of the SPEC example, naming it', () => {
+  it('accepts the webhook provider of the SPEC example, and names a short secret', () => {
     const withWebhook = specExample.replace(
       'resources:',
       [
@@ -135,21 +135,26 @@ describe('parsePolicy', () => {
         'resources:',
       ].join('\n'),
     );
+    const policy = parsePolicy(withWebhook, {
+      ...env,
+      GRANT_HOOK_URL: 'https://hooks.example',
+      GRANT_HOOK_SECRET: 'a-secret-of-24-characters',
+    });
+    expect(policy.providers.ticketing).toMatchObject({ type: 'webhook', url: 'https://hooks.example' });
     const message = errorOf(withWebhook, {
       ...env,
       GRANT_HOOK_URL: 'https://hooks.example',
       GRANT_HOOK_SECRET: 's3cret',
     });
     expect(message).toMatch(/^jit\.config\.yaml: /);
-    expect(message).toContain('providers.ticketing');
-    expect(message).toContain('postgres');
+    expect(message).toContain('providers.ticketing.secret');
   });
 
   describe('${VAR} interpolation', () => {
     it('replaces variables inside longer strings and leaves other text alone', () => {
       const text = variant('providers.proddb.url', 'postgresql://${DB_USER}:${DB_PASS}@db/app?x=$HOME');
       const policy = parsePolicy(text, { DB_USER: 'jit', DB_PASS: 'p@ss' });
-      expect(policy.providers.proddb?.url).toBe('postgresql://jit:p@ss@db/app?x=$HOME');
+      expect((policy.providers.proddb as { url: string }).url).toBe('postgresql://jit:p@ss@db/app?x=$HOME');
     });
 
     it('names the key path of a missing variable, and every missing one', () => {

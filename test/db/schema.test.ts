@@ -320,6 +320,11 @@ describe('audit_events is append-only', () => {
     await expect(db.prisma.auditEvent.deleteMany()).rejects.toThrow(/append-only/);
   });
 
+  it('refuses to truncate', async () => {
+    await expect(db.prisma.$executeRawUnsafe('TRUNCATE "audit_events"')).rejects.toThrow(/append-only/);
+    expect(await db.prisma.auditEvent.count()).toBeGreaterThan(0);
+  });
+
   it('allows recording when it was posted', async () => {
     const postedAt = new Date('2026-01-01T12:00:00.000Z');
 

@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { envSchema, loadEnv } from '../../src/config/env.js';
 import { parsePolicy } from '../../src/config/policy.js';
+import { parseJitCommand } from '../../src/slack/grammar.js';
 
 /**
  * The files an operator deploys from: if one drifts from the code (a renamed variable, a moved
@@ -165,17 +166,60 @@ describe('jit.config.example.yaml', () => {
   });
 });
 
+/**
+ * The bot-token scopes of each Web API method (Slack's method reference). A method the bot starts
+ * calling must be added here, which makes whoever adds it decide on the manifest's scopes.
+ */
+const methodScopes: Record<string, string[]> = {
+  'chat.postMessage': ['chat:write'],
+  'chat.postEphemeral': ['chat:write'],
+  'chat.update': ['chat:write'],
+  'chat.delete': ['chat:write'],
+  'conversations.open': ['im:write'],
+  'users.info': ['users:read'],
+  'users.lookupByEmail': ['users:read.email'],
+  'usergroups.list': ['usergroups:read'],
+  'usergroups.users.list': ['usergroups:read'],
+  'usergroups.users.update': ['usergroups:write'],
+  'views.open': [],
+  'views.push': [],
+  'views.update': [],
+  'views.publish': [],
+};
+
+/**
+ * Scopes that only an optional part of the bot needs: the manifest leaves them out (least
+ * privilege) and says in a comment when to add them.
+ */
+const optionalScopes: Record<string, string> = {
+  'usergroups:write': 'a slack-usergroup provider using the bot token',
+};
+
+/** Scopes that no Web API call in src/ shows, and what needs them. */
+const scopesBeyondCalls: Record<string, string> = {
+  commands: 'the /jit slash command',
+  'chat:write.public': 'posting to the security channel without being invited to it',
+  'users:read.email': 'users.info includes profile.email only with it (the provider login)',
+};
+
+/** Web API methods called in src/ (`client.chat.postMessage(`, across line breaks), with a file each. */
+function webApiMethods(): Map<string, string> {
+  const methods = new Map<string, string>();
+  const files = readdirSync(repoPath('src'), { recursive: true, encoding: 'utf8' }).filter(
+    (file) => file.endsWith('.ts') && !file.startsWith('generated'),
+  );
+  for (const file of files) {
+    const text = readRepoFile(`src/${file}`);
+    for (const match of text.matchAll(/\bclient\s*\.\s*([a-z]+(?:\s*\.\s*[a-zA-Z]+)+)\s*\(/g)) {
+      methods.set((match[1] as string).replace(/\s/g, ''), file);
+    }
+    for (const match of text.matchAll(/\.apiCall\(\s*'([a-zA-Z.]+)'/g)) methods.set(match[1] as string, file);
+  }
+  return methods;
+}
+
 describe('manifest.yml', () => {
   const manifest = parseYaml(readRepoFile('manifest.yml')) as unknown;
-  const requiredScopes = [
-    'commands',
-    'chat:write',
-    'chat:write.public',
-    'im:write',
-    'users:read',
-    'users:read.email',
-    'usergroups:read',
-  ];
 
   it('uses only keys Slack knows, in the sections the bot needs', () => {
     // Key sets from Slack's manifest schema (slackapi/manifest-schema), restricted to what jit-bot
@@ -198,6 +242,7 @@ describe('manifest.yml', () => {
   });
 
   it('describes jit-bot with its bot user and App Home', () => {
+    // Lengths as Slack's manifest schema limits them.
     expect(at(manifest, 'display_information.name')).toBe('jit-bot');
     const description = at(manifest, 'display_information.description');
     expect(typeof description).toBe('string');
@@ -212,20 +257,67 @@ describe('manifest.yml', () => {
 
   it('declares /jit with escaping on, so mentions arrive as <@U123|name>', () => {
     const commands = at(manifest, 'features.slash_commands') as Tree[];
-    const jit = commands.find((command) => command.command === '/jit');
-    expect(jit).toMatchObject({
-      url: 'https://YOUR-HOST/slack/events',
-      usage_hint: 'request <resource> <duration> <reason> | list | pending | release <id> | help',
-      should_escape: true,
-    });
-    expect(typeof jit?.description).toBe('string');
+    expect(commands.map((command) => command.command)).toEqual(['/jit']);
+    const jit = commands[0] as Tree;
+    expect(jit).toMatchObject({ url: 'https://YOUR-HOST/slack/events', should_escape: true });
+    expect(typeof jit.description).toBe('string');
+    expect((jit.description as string).length).toBeLessThanOrEqual(2000);
   });
 
-  it('asks for exactly the bot scopes the bot uses', () => {
+  it('hints only at commands the grammar accepts, within the length Slack allows', () => {
+    const [jit] = at(manifest, 'features.slash_commands') as Tree[];
+    const usage = String(jit?.usage_hint);
+    expect(usage.length).toBeLessThanOrEqual(1000);
+    const examples = {
+      '<resource>': 'prod-db-write',
+      '<duration>': '2h',
+      '<reason>': 'INC-42',
+      '<id>': 'JIT-7K2MQ9',
+    };
+    const alternatives = usage.split(' | ');
+    expect(alternatives.map((text) => text.split(' ')[0])).toEqual(
+      expect.arrayContaining(['request', 'list', 'pending', 'release', 'extend', 'help']),
+    );
+    for (const alternative of alternatives) {
+      const typed = alternative.replace(
+        /<[a-z]+>/g,
+        (word) => examples[word as keyof typeof examples] ?? word,
+      );
+      expect(parseJitCommand(typed).kind, typed).not.toBe('invalid');
+    }
+  });
+
+  it('asks for exactly the bot scopes of the Web API methods the bot calls, and the few beyond', () => {
+    const methods = webApiMethods();
+    // The scan sees the calls (a broken pattern would find none and prove nothing).
+    expect([...methods.keys()]).toEqual(
+      expect.arrayContaining([
+        'chat.postMessage',
+        'conversations.open',
+        'users.info',
+        'usergroups.users.list',
+      ]),
+    );
+    for (const [method, file] of methods) {
+      expect(methodScopes[method], `${method} (src/${file}) is in methodScopes`).toBeDefined();
+    }
+    const needed = new Set([...methods.keys()].flatMap((method) => methodScopes[method] ?? []));
+    for (const scope of Object.keys(scopesBeyondCalls)) needed.add(scope);
+    const required = [...needed].filter((scope) => !(scope in optionalScopes));
     const scopes = at(manifest, 'oauth_config.scopes.bot') as string[];
-    expect([...scopes].sort()).toEqual([...requiredScopes].sort());
-    // Only the (planned) user-group provider needs to edit groups.
-    expect(scopes).not.toContain('usergroups:write');
+    expect(new Set(scopes).size).toBe(scopes.length);
+    expect([...scopes].sort()).toEqual(required.sort());
+    const text = readRepoFile('manifest.yml');
+    for (const scope of Object.keys(optionalScopes)) {
+      expect(text, `a comment says when to add ${scope}`).toMatch(new RegExp(`#.*\\b${scope}\\b`));
+    }
+  });
+
+  it('explains how to switch to Socket Mode', () => {
+    const text = readRepoFile('manifest.yml');
+    expect(text).toMatch(/socket_mode_enabled to true/);
+    expect(text).toContain('connections:write');
+    expect(text).toContain('SLACK_APP_TOKEN');
   });
 
   it('runs in HTTP mode with interactivity and the App Home event', () => {
@@ -405,6 +497,30 @@ describe('Dockerfile', () => {
         }
       }
     }
+  });
+
+  it('puts the jit command on PATH, running the compiled CLI', () => {
+    const copied = argsOf(runtime, 'COPY').flatMap((args) => copySources(args).sources);
+    expect(copied).toContain('bin/jit.mjs');
+    // No sources in the image: that is what makes bin/jit.mjs run dist/ instead of src/ via tsx.
+    expect(copied.filter((source) => /^(\.\/)?src(\/|$)/.test(source))).toEqual([]);
+    const launcher = readRepoFile('bin/jit.mjs');
+    expect(launcher.split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(launcher).toContain("'../src/cli/main.ts'");
+    expect(launcher).toContain("'../dist/cli/main.js'");
+    expect(existsSync(repoPath('src/cli/main.ts'))).toBe(true);
+
+    // Linked while still root (the `node` user cannot write /usr/local/bin), and executable.
+    const keywords = runtime.instructions.map((item) => item.keyword);
+    const link = runtime.instructions.findIndex(
+      (item) =>
+        item.keyword === 'RUN' && /ln -s \/app\/bin\/jit\.mjs \/usr\/local\/bin\/jit\b/.test(item.args),
+    );
+    expect(link).toBeGreaterThan(-1);
+    expect(link).toBeLessThan(keywords.lastIndexOf('USER'));
+    expect(runtime.instructions[link]?.args).toMatch(/chmod 755 bin\/jit\.mjs/);
+    expect(argsOf(runtime, 'WORKDIR').at(-1)).toBe('/app');
+    expect(statSync(repoPath('bin/jit.mjs')).mode & 0o111).not.toBe(0);
   });
 
   it('ships package.json and the migrations the bot applies at start', () => {

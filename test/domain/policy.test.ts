@@ -84,6 +84,86 @@ describe('decideApproval', () => {
     });
   });
 
+  describe('an approver the later levels cannot do without', () => {
+    // UB is the only level-2 approver besides UA's level-1 colleague: if UB took level 1, level 2
+    // could never be completed, since a person counts once.
+    const onlyLater = [level(['UA', 'UB']), level(['UB'])];
+    const stranding: ReadonlyArray<[string, ResolvedLevel[], ApprovalRecord[], string, string]> = [
+      ['the only level-2 approver, at level 1', onlyLater, [], 'UB', 'level 2'],
+      [
+        'the only level-2 approver besides the requester',
+        [level(['UA', 'UB']), level(['UB', requester])],
+        [],
+        'UB',
+        'level 2',
+      ],
+      [
+        'the last level-1 seat, when level 2 needs them',
+        [level(['UA', 'UB', 'UC'], 2), level(['UC'])],
+        [approved('UA', 0)],
+        'UC',
+        'level 2',
+      ],
+      [
+        'level 1, when levels 2 and 3 need two people and only they and one other remain',
+        [level(['UA', 'UB']), level(['UB', 'UC']), level(['UC'])],
+        [],
+        'UB',
+        'level 2',
+      ],
+      [
+        'level 1, when they are needed for either level 2 or 3',
+        [level(['UA', 'UB']), level(['UB', 'UC']), level(['UB', 'UC'])],
+        [],
+        'UB',
+        'level 2 or 3',
+      ],
+    ];
+
+    it.each(stranding)(
+      'refuses %s, and says which level needs them',
+      (_name, levels, approvals, actor, needed) => {
+        const result = decideApproval(levels, approvals, actor, requester);
+        expect(result).toMatchObject({ ok: false, code: 'needed-later' });
+        if (!result.ok) expect(result.reason).toContain(`you are needed for ${needed}`);
+      },
+    );
+
+    it('says to wait for someone else at the current level', () => {
+      expect(decideApproval(onlyLater, [], 'UB', requester)).toEqual({
+        ok: false,
+        code: 'needed-later',
+        reason:
+          'you are needed for level 2, which cannot be completed without you (each person counts once); ' +
+          'wait until level 1 is approved by someone else',
+      });
+    });
+
+    it('lets the request complete in the right order', () => {
+      expect(decideApproval(onlyLater, [], 'UA', requester)).toEqual({
+        ok: true,
+        value: { level: 0, complete: false },
+      });
+      expect(decideApproval(onlyLater, [approved('UA', 0)], 'UB', requester)).toEqual({
+        ok: true,
+        value: { level: 1, complete: true },
+      });
+    });
+
+    it.each([
+      [
+        'a shared approver while the later level has someone else',
+        [level(['UA', 'UB']), level(['UB', 'UC'])],
+      ],
+      ['a shared approver of a level with spare people', [level(['UA', 'UB']), level(['UB', 'UC', 'UD'], 2)]],
+      // Nothing this approval does makes it worse: the group behind level 2 has shrunk since the
+      // request was made, and blaming the approver would only block level 1 as well.
+      ['anyone, when a later level was already impossible', [level(['UA', 'UB']), level([requester])]],
+    ])('accepts %s', (_name, levels) => {
+      expect(decideApproval(levels, [], 'UB', requester)).toMatchObject({ ok: true });
+    });
+  });
+
   it('names the level in the refusal', () => {
     const result = decideApproval(twoLevels, [approved('UA', 0)], 'UX', requester);
     expect(result).toMatchObject({ ok: false, code: 'not-approver' });

@@ -5,7 +5,19 @@ import { type Harness, startHarness, users } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  // Carol is in both levels, and the only level-2 approver: if she took level 1, nobody could
+  // complete level 2, since a person counts once.
+  h = await startHarness({
+    extraResources: `
+  prod-db-carol-last:
+    description: The DBAs, then Carol
+    provider: proddb
+    grant: { role: {{role}} }
+    duration: { default: 30m, max: 1h }
+    approvals:
+      - from: { users: [${users.bob}, ${users.carol}] }
+      - from: { users: [${users.carol}] }`,
+  });
 });
 afterAll(async () => {
   await h?.stop();
@@ -167,6 +179,38 @@ describe('two approval levels', () => {
     expect(approvals.map((a) => [a.approverId, a.level])).toEqual([
       [users.carol, 0],
       [users.dave, 1],
+    ]);
+    await h.slash(users.alice, `release ${id}`);
+  });
+
+  it('refuses the only level-2 approver at level 1, so the request can still complete', async () => {
+    const id = await h.request(users.alice, 'prod-db-carol-last', '30m');
+    const carolMessage = await h.approverMessage(id, users.carol);
+    const bobMessage = await h.approverMessage(id, users.bob);
+
+    await h.click(users.carol, actionIds.approve, id, carolMessage);
+    const refused = await h.fake.waitForResponse((r) => String(r.body.text).includes('needed for level 2'));
+    expect(refused.body.response_type).toBe('ephemeral');
+    expect(String(refused.body.text)).toContain('wait until level 1 is approved by someone else');
+    expect(await stateOf(id)).toBe('pending');
+    expect(await h.db.prisma.approval.count({ where: { requestId: id } })).toBe(0);
+    // A matter of order, not an attempt worth the security team's time.
+    expect(await h.db.prisma.auditEvent.count({ where: { requestId: id, action: 'approval.refused' } })).toBe(
+      0,
+    );
+
+    await h.click(users.bob, actionIds.approve, id, bobMessage);
+    await h.fake.waitForResponse((r) => String(r.body.text).includes(`${id} is recorded (level 1)`));
+    // Carol was asked at level 1 already; her card still has the buttons, now for level 2.
+    await h.click(users.carol, actionIds.approve, id, carolMessage);
+    await h.dmTo(users.alice, `${id}\`: you have`);
+    const approvals = await h.db.prisma.approval.findMany({
+      where: { requestId: id },
+      orderBy: { level: 'asc' },
+    });
+    expect(approvals.map((a) => [a.approverId, a.level])).toEqual([
+      [users.bob, 0],
+      [users.carol, 1],
     ]);
     await h.slash(users.alice, `release ${id}`);
   });

@@ -276,7 +276,10 @@ describe('Release now on the requester’s grant message', () => {
   it('ends the grant for the requester only, and a second click says it is already released', async () => {
     const id = await grant();
     const dm = await grantDm(id);
-    expect(buttonsIn(h.fake.message(dm.channel, dm.ts)?.blocks)).toEqual([grantActionIds.release]);
+    expect(buttonsIn(h.fake.message(dm.channel, dm.ts)?.blocks)).toEqual([
+      grantActionIds.release,
+      grantActionIds.extend,
+    ]);
     const card = await securityCard(id);
 
     await h.click(users.bob, grantActionIds.release, id, dm);

@@ -142,11 +142,11 @@ describe('grantCardBlocks (security channel)', () => {
 });
 
 describe('requesterGrantMessage', () => {
-  it('offers Release now, behind a confirmation, while active', () => {
+  it('offers Release now, behind a confirmation, and Extend while active', () => {
     const message = requesterGrantMessage(grant());
     expect(message.text).toContain('`JIT-7K2MQ9`: you have `prod-db-write` until');
     const [release, ...others] = buttons(message.blocks ?? []);
-    expect(others).toEqual([]);
+    expect(others).toMatchObject([{ action_id: grantActionIds.extend, value: 'JIT-7K2MQ9' }]);
     expect(release).toMatchObject({
       action_id: grantActionIds.release,
       value: 'JIT-7K2MQ9',

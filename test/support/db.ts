@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Client, escapeIdentifier } from 'pg';
 import { inject } from 'vitest';
+import { TRANSACTION_OPTIONS } from '../../src/db/client.js';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 
 /**
@@ -73,7 +74,10 @@ export async function dropDatabase(database: string): Promise<void> {
 /** A migrated database of its own, with a Prisma client on it. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const { url, drop } = await createDatabase(TEMPLATE_DATABASE);
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: url, max: 5 }) });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg({ connectionString: url, max: 5 }),
+    transactionOptions: TRANSACTION_OPTIONS,
+  });
   return {
     url,
     prisma,

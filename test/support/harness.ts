@@ -100,6 +100,10 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The bot's idle-check interval (`recallAfterIdle`), for tests that run the rounds themselves. */
   idleCheckIntervalMs?: number;
+  /** The bot's drift-check interval, for tests that run the rounds themselves. */
+  driftCheckIntervalMs?: number;
+  /** Extra providers, YAML indented for the `providers:` block. */
+  extraProviders?: string;
 }
 
 /** A port free right now, on every interface (as Bolt's Socket Mode server listens). */
@@ -121,7 +125,7 @@ function ackAsResponse(ack: SocketAck): SlackHttpResponse {
   return { status: 200, body, headers: new Headers(body ? { 'content-type': 'application/json' } : {}) };
 }
 
-function policyYaml(role: string, extra: string): string {
+function policyYaml(role: string, extra: string, extraProviders = ''): string {
   return `
 timezone: UTC
 securityChannel: ${securityChannel}
@@ -130,6 +134,7 @@ providers:
   proddb:
     type: postgres
     url: \${PROD_DB_ADMIN_URL}
+${extraProviders}
 resources:
   prod-db-write:
     description: Write access to the production database
@@ -170,7 +175,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   fake.setGroup('S0DBA', [users.carol]);
 
   const adminUrl = 'postgresql://jit_granter:jit_granter@127.0.0.1:5432/jit';
-  const policy = parsePolicy(policyYaml(role, options.extraResources ?? ''), { PROD_DB_ADMIN_URL: adminUrl });
+  const policy = parsePolicy(policyYaml(role, options.extraResources ?? '', options.extraProviders), {
+    PROD_DB_ADMIN_URL: adminUrl,
+  });
   const socketMode = options.socketMode === true;
   const env = loadEnv({
     SLACK_BOT_TOKEN: fake.token,
@@ -193,6 +200,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       workers: { retryDelayMs: 50, maxRetryDelayMs: 500, ...options.workers },
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.idleCheckIntervalMs ? { idleCheckIntervalMs: options.idleCheckIntervalMs } : {}),
+      ...(options.driftCheckIntervalMs ? { driftCheckIntervalMs: options.driftCheckIntervalMs } : {}),
     });
   const bot = await launch();
   let url = `http://127.0.0.1:${bot.port}/slack/events`;

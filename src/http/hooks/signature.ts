@@ -31,11 +31,16 @@ export function verifyRecallSignature(input: {
   if (skewSec > recallSignatureWindowSec) {
     return { ok: false, why: 'X-Jit-Timestamp is more than 5 minutes away from our clock' };
   }
-  const expected = createHmac('sha256', input.secret)
-    .update(`v0:${input.timestamp}:`)
-    .update(input.body)
-    .digest('hex');
+  const expected = jitSignatureHex(input.secret, input.timestamp, input.body);
   return matches(input.signature, 'v0=', expected) ? { ok: true } : { ok: false, why: 'signature mismatch' };
+}
+
+/**
+ * The hex HMAC-SHA256 of `v0:{ts}:{body}`: what `X-Jit-Signature` carries after `v0=`, on the
+ * recall hook and on the webhook provider's calls alike.
+ */
+export function jitSignatureHex(secret: string, timestamp: string, body: Buffer | string): string {
+  return createHmac('sha256', secret).update(`v0:${timestamp}:`).update(body).digest('hex');
 }
 
 /** GitHub's `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`. */

@@ -29,6 +29,7 @@ export interface GrantView {
 export const grantActionIds = {
   revoke: 'jit.revoke',
   release: 'jit.release',
+  extend: 'jit.extend',
 } as const;
 
 const stateEmoji: Partial<Record<RequestState, string>> = {
@@ -147,6 +148,13 @@ export function requesterGrantMessage(view: GrantView): Message {
               confirm: { type: 'plain_text', text: 'Release' },
               deny: { type: 'plain_text', text: 'Keep it' },
             },
+          },
+          // Opens a small form for how much longer; policy or approvers decide as for a request.
+          {
+            type: 'button',
+            action_id: grantActionIds.extend,
+            text: { type: 'plain_text', text: 'Extend' },
+            value: view.id,
           },
         ],
       },

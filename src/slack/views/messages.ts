@@ -45,7 +45,7 @@ export function helpMessage(): Message {
       '`/jit list`: your pending and active requests',
       '`/jit pending`: requests waiting for your approval',
       '`/jit release <id>`: end your access now (or withdraw a pending request)',
-      '`/jit extend <id> <duration>`: ask for more time',
+      '`/jit extend <id> <duration>`: ask for more time on your grant (or *Extend* on its message); approved again unless policy allows it at once',
       '`/jit revoke <id|@user|resource> <reason…>`: security team: revoke now',
       '`/jit freeze <resource|@user|all> <reason…>` / `/jit unfreeze …`: security team: block and revoke',
       '`/jit audit [id|@user]`: security team: recent audit trail',
@@ -97,7 +97,7 @@ export function pendingMessage(requests: readonly RequestLine[]): Message {
   return requestList('*Waiting for your approval*', requests, true, footer);
 }
 
-/** The answer to a new request: sent to approvers, or refused by a rule (which, why, what now). */
+/** The answer to a new request: sent to approvers, or decided by a rule (which, why, what now). */
 export function requestCreatedMessage(
   r: RequestLine & { decisionRule?: string | null; reviewRule?: string | null; endReason?: string | null },
 ): Message {
@@ -106,6 +106,12 @@ export function requestCreatedMessage(
     return plain(
       `:no_entry: Request ${code(r.id)} for ${code(r.resource)} was denied automatically by ${rule}; no approver was asked.` +
         (r.endReason ? `\n>${escapeText(r.endReason)}` : ''),
+    );
+  }
+  if ((r.state === 'approved' || r.state === 'active') && r.decisionRule) {
+    return plain(
+      `:white_check_mark: Request ${code(r.id)} for ${code(r.resource)} (${formatDuration(r.durationSec)}) was approved automatically by the rule ${code(r.decisionRule)}; no approver was asked. ` +
+        'Access is being granted; I will message you when it is ready.',
     );
   }
   const review = r.reviewRule
@@ -153,4 +159,31 @@ export function requesterNotice(
     default:
       return null;
   }
+}
+
+export interface ReminderView {
+  id: string;
+  resource: string;
+  durationSec: number;
+  requesterId: string;
+  state: RequestState;
+  timesOutAt: Date;
+  /** The approver it was sent to has approved since (a later level is waiting). */
+  approvedByReader: boolean;
+}
+
+/**
+ * The reminder an approver gets half-way to the approval timeout, threaded under the request's
+ * card (which keeps the buttons); updated with the card once the request is decided.
+ */
+export function approvalReminder(r: ReminderView): Message {
+  const id = code(r.id);
+  if (r.state !== 'pending') return plain(`${id} no longer needs you: it is ${describeState(r.state)}.`);
+  if (r.approvedByReader) return plain(`${id}: you approved it; the other approvers are being waited on.`);
+  const message = plain(
+    `:bell: *Reminder:* ${mention(r.requesterId)} is still waiting for your approval of ${id}, ` +
+      `${code(r.resource)} for ${formatDuration(r.durationSec)}. Approve or Deny on the request's card; ` +
+      `it times out ${slackDate(r.timesOutAt)}.`,
+  );
+  return { ...message, text: `Reminder: ${r.id} is waiting for your approval` };
 }

@@ -1,11 +1,13 @@
 import type { types } from '@slack/bolt';
 import { formatDuration } from '../../domain/duration.js';
-import { code, mention, truncate } from './text.js';
+import { code, mention, slackDate, truncate } from './text.js';
 
 export const callbackIds = {
   request: 'jit.request_modal',
   deny: 'jit.deny_modal',
   revoke: 'jit.revoke_modal',
+  extend: 'jit.extend_modal',
+  extensionDeny: 'jit.extension_deny_modal',
 } as const;
 
 /** Block and action ids of the request modal's inputs, read back on submission. */
@@ -18,6 +20,11 @@ export const requestFields = {
 export const denyFields = { reason: { block: 'reason', action: 'reason' } } as const;
 
 export const revokeFields = { reason: { block: 'reason', action: 'reason' } } as const;
+
+export const extendFields = {
+  duration: { block: 'duration', action: 'duration' },
+  reason: { block: 'reason', action: 'reason' },
+} as const;
 
 export interface ResourceOption {
   name: string;
@@ -192,6 +199,113 @@ export function revokeOutcomeModal(lines: readonly string[]): types.ModalView {
     title: 'Revoke access',
     close: 'Close',
     blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate(lines.join('\n'), 3000) } }],
+  });
+}
+
+/** What the extend modal carries to its submission: only the id; the grant is read again then. */
+export interface ExtendModalMetadata {
+  requestId: string;
+}
+
+/** The Extend button's form: how much more time, and optionally why. */
+export function extendModal(grant: {
+  id: string;
+  resource: string;
+  expiresAt: Date | null;
+  maxSec: number;
+}): types.ModalView {
+  const metadata: ExtendModalMetadata = { requestId: grant.id };
+  const until = grant.expiresAt ? ` until ${slackDate(grant.expiresAt)}` : '';
+  return modal({
+    callbackId: callbackIds.extend,
+    metadata,
+    title: 'Extend access',
+    submit: 'Ask',
+    close: 'Cancel',
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text:
+            `You have ${code(grant.resource)}${until} (*${grant.id}*). The time you ask for is added to that. ` +
+            `Past a total of ${formatDuration(grant.maxSec)}, only the approvers can allow it.`,
+        },
+      },
+      {
+        type: 'input',
+        block_id: extendFields.duration.block,
+        label: { type: 'plain_text', text: 'More time' },
+        hint: { type: 'plain_text', text: 'e.g. 30m, 1h, 1h30m' },
+        element: {
+          type: 'plain_text_input',
+          action_id: extendFields.duration.action,
+          placeholder: { type: 'plain_text', text: '30m' },
+          max_length: 20,
+        },
+      },
+      {
+        type: 'input',
+        block_id: extendFields.reason.block,
+        optional: true,
+        label: { type: 'plain_text', text: 'Reason' },
+        hint: { type: 'plain_text', text: 'Why you need longer; empty keeps the request’s reason.' },
+        element: {
+          type: 'plain_text_input',
+          action_id: extendFields.reason.action,
+          multiline: true,
+          max_length: 500,
+        },
+      },
+    ],
+  });
+}
+
+/** Shown in place of the extend modal once the ask is recorded: applied, asked, or refused. */
+export function extendOutcomeModal(text: string): types.ModalView {
+  return modal({
+    callbackId: callbackIds.extend,
+    metadata: {},
+    title: 'Extend access',
+    close: 'Close',
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } }],
+  });
+}
+
+/** What the extension's deny modal carries: which extension, and the message to update after. */
+export interface ExtensionDenyModalMetadata {
+  extensionId: string;
+  channel: string | null;
+  ts: string | null;
+}
+
+export function extensionDenyModal(metadata: ExtensionDenyModalMetadata): types.ModalView {
+  return modal({
+    callbackId: callbackIds.extensionDeny,
+    metadata,
+    title: 'Deny extension',
+    submit: 'Deny',
+    close: 'Cancel',
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: `Denying *${metadata.extensionId}*: the grant ends as planned. The requester will see your reason.`,
+        },
+      },
+      {
+        type: 'input',
+        block_id: denyFields.reason.block,
+        label: { type: 'plain_text', text: 'Reason' },
+        element: {
+          type: 'plain_text_input',
+          action_id: denyFields.reason.action,
+          multiline: true,
+          max_length: 500,
+        },
+      },
+    ],
   });
 }
 

@@ -1,0 +1,160 @@
+import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+
+/**
+ * Reading the trail out: `jit audit export` (every matching event, oldest first, a page at a time)
+ * and `/jit audit` (the latest few).
+ */
+
+export interface AuditFilter {
+  /** Events at or after this instant. */
+  since?: Date;
+  /** Events by this actor, and every event about a request this user made. */
+  user?: string;
+  requestId?: string;
+}
+
+export type ExportFormat = 'jsonl' | 'csv';
+
+/** An event as exported: the chained fields plus what links it, in a fixed column order. */
+export interface ExportedEvent {
+  id: string;
+  at: string;
+  requestId: string | null;
+  actor: string;
+  action: string;
+  fromState: string | null;
+  toState: string | null;
+  details: unknown;
+  prevHash: string;
+  hash: string;
+}
+
+const exportColumns = {
+  id: true,
+  at: true,
+  requestId: true,
+  actor: true,
+  action: true,
+  fromState: true,
+  toState: true,
+  details: true,
+  prevHash: true,
+  hash: true,
+} as const;
+
+type AuditRow = Prisma.AuditEventGetPayload<{ select: typeof exportColumns }>;
+
+type Db = Pick<PrismaClient, 'auditEvent' | 'accessRequest'>;
+
+/**
+ * A user's events are the ones they did and the ones about their requests (an approval, an
+ * expiry, a revoke by the security team). Audit rows do not reference requests by foreign key,
+ * so the user's request ids are looked up first; a user has at most thousands.
+ */
+export async function auditWhere(db: Db, filter: AuditFilter): Promise<Prisma.AuditEventWhereInput> {
+  const where: Prisma.AuditEventWhereInput[] = [];
+  if (filter.since) where.push({ at: { gte: filter.since } });
+  if (filter.requestId) where.push({ requestId: filter.requestId });
+  if (filter.user) {
+    const requests = await db.accessRequest.findMany({
+      where: { requesterId: filter.user },
+      select: { id: true },
+    });
+    const requestIds = requests.map((r) => r.id);
+    where.push({
+      OR: [{ actor: filter.user }, ...(requestIds.length > 0 ? [{ requestId: { in: requestIds } }] : [])],
+    });
+  }
+  return where.length > 0 ? { AND: where } : {};
+}
+
+export function exportedEvent(row: AuditRow): ExportedEvent {
+  return {
+    // A string: ids are 64-bit, and JSON readers would round the large ones.
+    id: row.id.toString(),
+    at: row.at.toISOString(),
+    requestId: row.requestId,
+    actor: row.actor,
+    action: row.action,
+    fromState: row.fromState,
+    toState: row.toState,
+    details: row.details,
+    prevHash: row.prevHash,
+    hash: row.hash,
+  };
+}
+
+export const csvColumns: readonly (keyof ExportedEvent)[] = [
+  'id',
+  'at',
+  'requestId',
+  'actor',
+  'action',
+  'fromState',
+  'toState',
+  'details',
+  'prevHash',
+  'hash',
+];
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled; null is empty. */
+export function csvField(value: string | null): string {
+  if (value === null) return '';
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+export function csvLine(event: ExportedEvent): string {
+  return csvColumns
+    .map((column) => {
+      const value = event[column];
+      return csvField(column === 'details' ? JSON.stringify(value) : (value as string | null));
+    })
+    .join(',');
+}
+
+export function formatEvent(event: ExportedEvent, format: ExportFormat): string {
+  return format === 'csv' ? csvLine(event) : JSON.stringify(event);
+}
+
+/**
+ * Writes every matching event, oldest first, one line each (after a header line for CSV); returns
+ * how many were written. Pages by id, so the export holds one page in memory at a time.
+ */
+export async function exportAuditEvents(
+  db: Db,
+  filter: AuditFilter,
+  format: ExportFormat,
+  write: (line: string) => void,
+  options: { pageSize?: number } = {},
+): Promise<number> {
+  const pageSize = options.pageSize ?? 1000;
+  const where = await auditWhere(db, filter);
+  let after: bigint | null = null;
+  let written = 0;
+  for (;;) {
+    const page: AuditRow[] = await db.auditEvent.findMany({
+      where: after === null ? where : { AND: [where, { id: { gt: after } }] },
+      orderBy: { id: 'asc' },
+      take: pageSize,
+      select: exportColumns,
+    });
+    // The header only once the database has answered, so a failed export writes nothing.
+    if (format === 'csv' && after === null) write(csvColumns.join(','));
+    for (const row of page) write(formatEvent(exportedEvent(row), format));
+    written += page.length;
+    const tail = page.at(-1);
+    if (!tail || page.length < pageSize) return written;
+    after = tail.id;
+  }
+}
+
+/** The latest `limit` matching events, oldest first (as they read in a conversation). */
+export async function recentAuditEvents(db: Db, filter: AuditFilter, limit: number): Promise<AuditRow[]> {
+  const rows = await db.auditEvent.findMany({
+    where: await auditWhere(db, filter),
+    orderBy: { id: 'desc' },
+    take: limit,
+    select: exportColumns,
+  });
+  return rows.reverse();
+}
