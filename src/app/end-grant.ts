@@ -7,7 +7,7 @@ import { isSystemActor } from './admins.js';
 import { afterCommit } from './after-commit.js';
 import { isAdmin } from './approvers.js';
 import type { Deps } from './deps.js';
-import { Conflict, NotAllowed, NotFound } from './errors.js';
+import { Conflict, NotAllowed, NotFound, ProviderUnavailable } from './errors.js';
 import { grantTargetFor } from './grant-target.js';
 import { applyTransition, lockRequest, StaleVersion } from './transition.js';
 
@@ -101,7 +101,17 @@ export async function releaseRequest(deps: Deps, requestId: string, actorId: str
   if (!found) throw new NotFound(`No request ${requestId}.`);
   if (found.requesterId !== actorId) throw new NotAllowed(`Only the requester can release ${requestId}.`);
   if (found.state !== 'pending') {
-    return (await endGrant(deps, { requestId, event: 'release', actorId })).request;
+    try {
+      return (await endGrant(deps, { requestId, event: 'release', actorId })).request;
+    } catch (error) {
+      // As with an expiry: the release is repeated until the target answers.
+      if (error instanceof ProviderUnavailable) {
+        await deps.jobs
+          .retryRevoke(requestId, 'release', actorId, null)
+          .catch((err) => deps.logger.error({ requestId, err }, 'release retry could not be enqueued'));
+      }
+      throw error;
+    }
   }
   const { request, auditId } = await deps.db.$transaction(async (tx) =>
     applyTransition(deps, tx, await lockRequest(tx, requestId), {

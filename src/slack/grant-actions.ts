@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { requireAdmin } from '../app/admins.js';
 import type { Deps } from '../app/deps.js';
 import { releaseRequest } from '../app/end-grant.js';
-import { Conflict, ProviderUnavailable } from '../app/errors.js';
+import { Conflict } from '../app/errors.js';
 import { findRequest } from '../app/queries.js';
 import { type RevokeSummary, revokeAsAdmin } from '../app/revoke.js';
 import { describeState, isFinal } from '../domain/lifecycle.js';
@@ -103,12 +103,6 @@ export function registerGrantButtons(app: App, deps: Deps): void {
       );
     } catch (error) {
       if (error instanceof Conflict) await refreshMessages(requestId, log);
-      // As with an expiry: the release is repeated until the target answers.
-      if (error instanceof ProviderUnavailable) {
-        await deps.jobs
-          .retryRevoke(requestId, 'release', userId, null)
-          .catch((err) => log.error({ err }, 'release retry could not be enqueued'));
-      }
       await respondPrivately(respond, userMessageFor(error, log), log);
     }
   });

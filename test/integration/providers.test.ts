@@ -120,6 +120,20 @@ describe('webhook provider in the bot', () => {
     expect(receiver.held.has(id)).toBe(false);
     expect(receiver.callsFor('revoke').map((call) => call.status)).toEqual([500, 500, 500, 500, 200]);
   });
+
+  it('retries a /jit release the receiver fails, as it said it would, until the access is gone', async () => {
+    const id = await h.request(users.alice, 'ticketing-admin', '1h');
+    await approve(id);
+    await h.dmTo(users.alice, `${id}\`: you have`);
+    receiver.respondNext({ status: 503, body: 'maintenance' }, { status: 503, body: 'maintenance' });
+
+    const { reply } = await h.slash(users.alice, `release ${id}`);
+
+    expect(String(reply.body.text)).toContain('retried automatically');
+    await expect.poll(async () => (await row(id)).state, { timeout: 15_000 }).toBe('released');
+    expect(receiver.held.has(id)).toBe(false);
+    expect(receiver.callsFor('revoke').map((call) => call.status)).toEqual([503, 503, 200]);
+  });
 });
 
 describe('github-team provider in the bot', () => {
