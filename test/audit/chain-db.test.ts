@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +18,8 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
  * The chain on a real database: single and bulk appends, from two clients (as two processes
  * would), interleaved, still form one unbroken chain in id order.
  */
+
+const execFileAsync = promisify(execFile);
 
 let db: TestDatabase;
 let other: PrismaClient;
@@ -88,4 +93,24 @@ describe('appendAuditEvents', () => {
     expect(await db.prisma.auditEvent.count()).toBe(3 + 2 * (15 + 5 * 25));
     expect(await brokenLinks()).toEqual([]);
   });
+
+  it('keeps one chain when two processes append at the same time', async () => {
+    const before = await db.prisma.auditEvent.count();
+    const script = fileURLToPath(new URL('../support/append-audit-events.ts', import.meta.url));
+    const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
+    const run = (label: string) => execFileAsync(tsx, [script, db.url, label, '40']);
+    await Promise.all([run('process-a'), run('process-b')]);
+
+    expect(await db.prisma.auditEvent.count()).toBe(before + 2 * (40 + 8));
+    const actors = await db.prisma.auditEvent.groupBy({
+      by: ['actor'],
+      _count: true,
+      where: { action: 'test.appended' },
+    });
+    expect(Object.fromEntries(actors.map((a) => [a.actor, a._count]))).toEqual({
+      'process-a': 48,
+      'process-b': 48,
+    });
+    expect(await brokenLinks()).toEqual([]);
+  }, 60_000);
 });
