@@ -1,4 +1,4 @@
-import { hashAuditEvent } from '../audit/chain.js';
+import { type ChainedFields, hashAuditEvent } from '../audit/chain.js';
 import { type AuditFilter, recentAuditEvents } from '../audit/export.js';
 import { requireAdmin } from './admins.js';
 import type { Deps } from './deps.js';
@@ -17,15 +17,8 @@ export type AuditSubject =
   | { kind: 'all' }
   | { kind: 'resource'; resource: string };
 
-export interface AuditTrailEvent {
+export interface AuditTrailEvent extends ChainedFields {
   id: bigint;
-  at: Date;
-  requestId: string | null;
-  actor: string;
-  action: string;
-  fromState: string | null;
-  toState: string | null;
-  details: unknown;
   hash: string;
   /** The stored hash is the hash of the stored contents (false: the row was edited). */
   intact: boolean;

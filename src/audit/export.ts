@@ -1,4 +1,6 @@
 import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { ChainedFields } from './chain.js';
+import { auditEventColumns, auditEventPages, type StoredAuditEvent } from './event-pages.js';
 
 /**
  * Reading the trail out: `jit audit export` (every matching event, oldest first, a page at a time)
@@ -15,34 +17,13 @@ export interface AuditFilter {
 
 export type ExportFormat = 'jsonl' | 'csv';
 
-/** An event as exported: the chained fields plus what links it, in a fixed column order. */
-export interface ExportedEvent {
+/** An event as exported: the chained fields plus what links it; `csvColumns` fixes the order. */
+export interface ExportedEvent extends Omit<ChainedFields, 'at'> {
   id: string;
   at: string;
-  requestId: string | null;
-  actor: string;
-  action: string;
-  fromState: string | null;
-  toState: string | null;
-  details: unknown;
   prevHash: string;
   hash: string;
 }
-
-const exportColumns = {
-  id: true,
-  at: true,
-  requestId: true,
-  actor: true,
-  action: true,
-  fromState: true,
-  toState: true,
-  details: true,
-  prevHash: true,
-  hash: true,
-} as const;
-
-type AuditRow = Prisma.AuditEventGetPayload<{ select: typeof exportColumns }>;
 
 type Db = Pick<PrismaClient, 'auditEvent' | 'accessRequest'>;
 
@@ -68,7 +49,7 @@ export async function auditWhere(db: Db, filter: AuditFilter): Promise<Prisma.Au
   return where.length > 0 ? { AND: where } : {};
 }
 
-export function exportedEvent(row: AuditRow): ExportedEvent {
+export function exportedEvent(row: StoredAuditEvent): ExportedEvent {
   return {
     // A string: ids are 64-bit, and JSON readers would round the large ones.
     id: row.id.toString(),
@@ -127,34 +108,30 @@ export async function exportAuditEvents(
   write: (line: string) => void,
   options: { pageSize?: number } = {},
 ): Promise<number> {
-  const pageSize = options.pageSize ?? 1000;
   const where = await auditWhere(db, filter);
-  let after: bigint | null = null;
+  let headerDue = format === 'csv';
   let written = 0;
-  for (;;) {
-    const page: AuditRow[] = await db.auditEvent.findMany({
-      where: after === null ? where : { AND: [where, { id: { gt: after } }] },
-      orderBy: { id: 'asc' },
-      take: pageSize,
-      select: exportColumns,
-    });
+  for await (const page of auditEventPages(db, where, options.pageSize)) {
     // The header only once the database has answered, so a failed export writes nothing.
-    if (format === 'csv' && after === null) write(csvColumns.join(','));
+    if (headerDue) write(csvColumns.join(','));
+    headerDue = false;
     for (const row of page) write(formatEvent(exportedEvent(row), format));
     written += page.length;
-    const tail = page.at(-1);
-    if (!tail || page.length < pageSize) return written;
-    after = tail.id;
   }
+  return written;
 }
 
 /** The latest `limit` matching events, oldest first (as they read in a conversation). */
-export async function recentAuditEvents(db: Db, filter: AuditFilter, limit: number): Promise<AuditRow[]> {
+export async function recentAuditEvents(
+  db: Db,
+  filter: AuditFilter,
+  limit: number,
+): Promise<StoredAuditEvent[]> {
   const rows = await db.auditEvent.findMany({
     where: await auditWhere(db, filter),
     orderBy: { id: 'desc' },
     take: limit,
-    select: exportColumns,
+    select: auditEventColumns,
   });
   return rows.reverse();
 }

@@ -1,5 +1,6 @@
-import type { Prisma, PrismaClient } from '../generated/prisma/client.js';
+import type { PrismaClient } from '../generated/prisma/client.js';
 import { genesisHash, hashAuditEvent } from './chain.js';
+import { auditEventPages } from './event-pages.js';
 
 /**
  * Walks the whole audit chain in id order and recomputes every link. Rows are read a page at a
@@ -33,38 +34,14 @@ export type ChainVerification =
       problem: ChainProblem;
     };
 
-const defaultPageSize = 1000;
-
-const chainColumns = {
-  id: true,
-  at: true,
-  requestId: true,
-  actor: true,
-  action: true,
-  fromState: true,
-  toState: true,
-  details: true,
-  prevHash: true,
-  hash: true,
-} as const;
-
-type ChainRow = Prisma.AuditEventGetPayload<{ select: typeof chainColumns }>;
-
 export async function verifyAuditChain(
   db: Pick<PrismaClient, 'auditEvent'>,
   options: { pageSize?: number } = {},
 ): Promise<ChainVerification> {
-  const pageSize = options.pageSize ?? defaultPageSize;
   let expectedPrev = genesisHash;
   let count = 0;
   let last: { id: bigint; hash: string } | null = null;
-  for (;;) {
-    const page: ChainRow[] = await db.auditEvent.findMany({
-      where: last ? { id: { gt: last.id } } : {},
-      orderBy: { id: 'asc' },
-      take: pageSize,
-      select: chainColumns,
-    });
+  for await (const page of auditEventPages(db, {}, options.pageSize)) {
     for (const row of page) {
       // The row's own hash first: an edited row is named as edited even when the edit also
       // touched its prevHash.
@@ -78,8 +55,8 @@ export async function verifyAuditChain(
       count += 1;
       last = { id: row.id, hash: row.hash };
     }
-    if (page.length < pageSize) return { ok: true, count, last };
   }
+  return { ok: true, count, last };
 }
 
 /** One line for people: what `jit audit verify` prints and `/jit audit` repeats. */

@@ -1,3 +1,5 @@
+import { wallClockReading } from '../domain/wall-clock.js';
+
 /**
  * Wall-clock time in a time zone, as a security engineer types it for a dry run
  * (`2026-11-28T23:00` meaning 23:00 in the policy's zone), turned into an instant. Around a
@@ -80,27 +82,10 @@ function pad(n: number): string {
   return String(n).padStart(2, '0');
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 /** The wall-clock time in `timezone` at `instant`, written as if it were UTC (ms since epoch). */
 function wallClockAt(instant: number, timezone: string): number {
-  let formatter = formatters.get(timezone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timezone, formatter);
-  }
-  const parts = formatter.formatToParts(new Date(instant));
-  const part = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((p) => p.type === type)?.value);
-  return Date.UTC(part('year'), part('month') - 1, part('day'), part('hour'), part('minute'), part('second'));
+  const clock = wallClockReading(new Date(instant), timezone);
+  return Date.UTC(clock.year, clock.month - 1, clock.day, clock.hour, clock.minute, clock.second);
 }
 
 function offsetAt(instant: number, timezone: string): number {

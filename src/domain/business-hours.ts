@@ -1,7 +1,8 @@
+import { wallClockReading } from './wall-clock.js';
+
 /**
  * Business hours: a weekly window of local wall-clock time in the policy's time zone. Pure: the
- * instant to judge is passed in. Wall-clock time is read through `Intl.DateTimeFormat`, so
- * daylight-saving changes follow the IANA database Node ships with.
+ * instant to judge is passed in.
  */
 
 export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -19,31 +20,12 @@ export interface BusinessHours {
   to: string;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function formatterFor(timezone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timezone);
-  if (!formatter) {
-    // `h23`, not `hour12: false`: the latter renders midnight as 24:00 in some ICU versions.
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    formatters.set(timezone, formatter);
-  }
-  return formatter;
-}
-
 /** The local weekday (0 = Monday) and minute of the day of `at` in `timezone`. */
 function localTime(at: Date, timezone: string): { day: number; minute: number } {
-  const parts = formatterFor(timezone).formatToParts(at);
-  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
-  const day = weekdays.indexOf(part('weekday').toLowerCase() as Weekday);
-  if (day < 0) throw new Error(`unexpected weekday "${part('weekday')}" for ${timezone}`);
-  return { day, minute: Number(part('hour')) * 60 + Number(part('minute')) };
+  const clock = wallClockReading(at, timezone);
+  const day = weekdays.indexOf(clock.weekday.toLowerCase() as Weekday);
+  if (day < 0) throw new Error(`unexpected weekday "${clock.weekday}" for ${timezone}`);
+  return { day, minute: clock.hour * 60 + clock.minute };
 }
 
 function minuteOf(clock: string): number {

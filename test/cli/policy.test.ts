@@ -7,36 +7,12 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/main.js';
+import { specExamplePolicy } from '../support/spec-example-policy.js';
 
 /** `jit policy check` and `jit policy validate` on temporary policy files. */
 
-const policy = `
-timezone: Europe/Berlin
-securityChannel: C0SECURITY
-admins: { users: [U0SEC1] }
-businessHours: { days: [mon, tue, wed, thu, fri], from: "08:00", to: "19:00" }
-providers:
-  proddb:
-    type: postgres
-    url: \${PROD_DB_ADMIN_URL}
-resources:
-  prod-db-write:
-    description: Write access to the production database
-    provider: proddb
-    grant: { role: prod_write }
-    duration: { default: 1h, max: 4h }
-    approvals:
-      - from: { groups: [S0DBA] }
-      - from: { users: [U0CTO] }
-    autoApprove:
-      - requesterIn: { groups: [S0ONCALL] }
-        maxDuration: 30m
-        businessHoursOnly: true
-    optOut:
-      outsideBusinessHours: review
-      guests: deny
-      maxRequestsPerHour: 3
-  prod-db-read:
+/** SPEC's example, and a resource without autoApprove rules. */
+const policy = `${specExamplePolicy}  prod-db-read:
     description: Read access to the production database
     provider: proddb
     grant: { role: prod_read }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { policyJsonSchema } from '../../src/config/json-schema.js';
 import { parseDuration } from '../../src/domain/duration.js';
+import { specExamplePolicy } from '../support/spec-example-policy.js';
 
 const committedPath = new URL('../../jit.config.schema.json', import.meta.url);
 
@@ -19,31 +20,7 @@ type Schema = Record<string, unknown> & {
   type?: string;
 };
 
-/** SPEC's example policy (providers limited to the ones that exist). */
-const specExample = parse(`
-timezone: Europe/Berlin
-securityChannel: C0SECURITY
-admins: { users: [U0SEC1], groups: [S0SECTEAM] }
-businessHours: { days: [mon, tue, wed, thu, fri], from: "08:00", to: "19:00" }
-providers:
-  proddb: { type: postgres, url: "\${PROD_DB_ADMIN_URL}" }
-resources:
-  prod-db-write:
-    description: Write access to the production database
-    provider: proddb
-    grant: { role: prod_write }
-    duration: { default: 1h, max: 4h }
-    approvals:
-      - from: { groups: [S0DBA] }
-        count: 1
-      - from: { users: [U0CTO] }
-        count: 1
-    autoApprove:
-      - requesterIn: { groups: [S0ONCALL] }
-        maxDuration: 30m
-        businessHoursOnly: true
-    optOut: { outsideBusinessHours: review, guests: deny, maxRequestsPerHour: 3 }
-`) as unknown;
+const specExample = parse(specExamplePolicy) as unknown;
 
 /**
  * The parts of JSON Schema this schema uses: known keys, required keys, patterns, enums, consts

@@ -1,41 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/env.js';
 import { idleRecallProblems, type Policy, parsePolicy } from '../../src/config/policy.js';
-
-/** SPEC's example policy, with only the providers that exist (postgres). */
-const specExample = `
-timezone: Europe/Berlin
-securityChannel: C0SECURITY
-admins:
-  users: [U0SEC1]
-  groups: [S0SECTEAM]
-businessHours: { days: [mon, tue, wed, thu, fri], from: "08:00", to: "19:00" }
-
-providers:
-  proddb:
-    type: postgres
-    url: \${PROD_DB_ADMIN_URL}
-
-resources:
-  prod-db-write:
-    description: Write access to the production database
-    provider: proddb
-    grant: { role: prod_write }
-    duration: { default: 1h, max: 4h }
-    approvals:
-      - from: { groups: [S0DBA] }
-        count: 1
-      - from: { users: [U0CTO] }
-        count: 1
-    autoApprove:
-      - requesterIn: { groups: [S0ONCALL] }
-        maxDuration: 30m
-        businessHoursOnly: true
-    optOut:
-      outsideBusinessHours: review
-      guests: deny
-      maxRequestsPerHour: 3
-`;
+import { specExamplePolicy } from '../support/spec-example-policy.js';
 
 const env = { PROD_DB_ADMIN_URL: 'postgresql://jit_admin:pw@prod-db:5432/app' };
 
@@ -84,7 +50,7 @@ function errorOf(text: string, source: NodeJS.ProcessEnv = env): string {
 
 describe('parsePolicy', () => {
   it('reads the SPEC example, with durations in seconds and defaults filled in', () => {
-    const policy = parsePolicy(specExample, env);
+    const policy = parsePolicy(specExamplePolicy, env);
     expect(policy.timezone).toBe('Europe/Berlin');
     expect(policy.securityChannel).toBe('C0SECURITY');
     expect(policy.admins).toEqual({ users: ['U0SEC1'], groups: ['S0SECTEAM'] });
@@ -124,7 +90,7 @@ describe('parsePolicy', () => {
   });
 
   it('accepts the webhook provider of the SPEC example, and names a short secret', () => {
-    const withWebhook = specExample.replace(
+    const withWebhook = specExamplePolicy.replace(
       'resources:',
       [
         '  ticketing:',
@@ -158,13 +124,16 @@ describe('parsePolicy', () => {
     });
 
     it('names the key path of a missing variable, and every missing one', () => {
-      const message = errorOf(specExample.replace('description: Write', 'description: ${TEAM} write'), {});
+      const message = errorOf(
+        specExamplePolicy.replace('description: Write', 'description: ${TEAM} write'),
+        {},
+      );
       expect(message).toContain('providers.proddb.url: environment variable PROD_DB_ADMIN_URL is not set');
       expect(message).toContain('resources.prod-db-write.description: environment variable TEAM is not set');
     });
 
     it('treats an empty variable as missing', () => {
-      expect(errorOf(specExample, { PROD_DB_ADMIN_URL: '' })).toContain('PROD_DB_ADMIN_URL is not set');
+      expect(errorOf(specExamplePolicy, { PROD_DB_ADMIN_URL: '' })).toContain('PROD_DB_ADMIN_URL is not set');
     });
 
     it('names the index in lists', () => {

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endGrant, revokeMany } from '../../src/app/end-grant.js';
@@ -7,6 +6,7 @@ import { ProviderUnavailable } from '../../src/app/errors.js';
 import { createPostgresProvider } from '../../src/providers/postgres.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
 import { type Harness, startHarness, users } from '../support/harness.js';
+import { closedPort } from '../support/ports.js';
 
 /**
  * `/metrics` of the running bot after real work: the counters and histograms the use cases feed,
@@ -212,13 +212,3 @@ describe('GET /metrics', () => {
     expect((await scrape()).has(queueSeries('jit-grant', 'waiting'))).toBe(true);
   });
 });
-
-/** A port nothing listens on: bind an ephemeral one, then release it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}

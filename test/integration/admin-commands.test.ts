@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantAccess } from '../../src/app/grant.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
 import { withAdminClient } from '../support/db.js';
+import { grantedRequest } from '../support/granted-request.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
 
 /**
@@ -26,12 +27,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function grant(requester: string, resource = 'prod-db-write', duration = '1h'): Promise<string> {
-  const id = await h.request(requester, resource, duration);
-  await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
-  await h.dmTo(requester, `${id}\`: you have`);
-  return id;
-}
+const grant = (requester: string, resource = 'prod-db-write', duration = '1h') =>
+  grantedRequest(h, { requester, resource, duration });
 
 const stateOf = async (id: string) =>
   (await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).state;

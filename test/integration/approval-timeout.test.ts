@@ -4,6 +4,7 @@ import type { Deps } from '../../src/app/deps.js';
 import { type ApprovalStep, jobIds } from '../../src/jobs/queues.js';
 import { reconcileQueues } from '../../src/jobs/reconcile.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
+import { loseQueueData } from '../support/bot-queues.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
 
 let h: Harness;
@@ -51,14 +52,6 @@ async function deadlineJobResult(step: ApprovalStep, id: string): Promise<unknow
 async function auditActions(id: string) {
   const events = await h.db.prisma.auditEvent.findMany({ where: { requestId: id }, orderBy: { id: 'asc' } });
   return events.map((e) => ({ action: e.action, actor: e.actor }));
-}
-
-/** Deletes this harness's BullMQ keys, as if Redis had lost its data. */
-async function loseRedisData(): Promise<number> {
-  const prefix = h.bot.queues.approval.opts.prefix as string;
-  const keys = await h.bot.redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await h.bot.redis.del(...keys);
-  return keys.length;
 }
 
 describe('approval timeout', () => {
@@ -206,7 +199,7 @@ describe('approval timeout', () => {
   it('still reminds and times out after Redis lost the deadline jobs, once the sweep has run', async () => {
     const id = await h.request(users.alice, 'short-wait', '10m');
     await h.approverMessage(id, users.bob);
-    expect(await loseRedisData()).toBeGreaterThan(0);
+    expect(await loseQueueData(h.bot)).toBeGreaterThan(0);
     expect(await h.bot.queues.approval.getJob(jobIds.approval('timeout', id))).toBeUndefined();
 
     // The sweep leaves requests younger than a few seconds to the normal path; look from later.

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { queuedNotificationKinds } from '../support/bot-queues.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
+import { ShiftedClock } from '../support/shifted-clock.js';
 
 /**
  * `autoApprove` through the real bot: a request a rule matches is approved by the policy and
@@ -10,12 +12,7 @@ import { type Harness, securityChannel, startHarness, users } from '../support/h
 const guest = 'UGUEST01';
 const onCall = 'S0ONCALL';
 
-/** The bot's clock: real time shifted, so time still passes, but the day and hour are chosen. */
-let offsetMs = 0;
-const clock = { now: () => new Date(Date.now() + offsetMs) };
-function setClock(iso: string): void {
-  offsetMs = Date.parse(iso) - Date.now();
-}
+const clock = new ShiftedClock();
 const tuesdayMorning = '2026-12-01T10:00:00Z'; // the harness policy: UTC, Mon–Fri 08:00–19:00
 const saturdayMorning = '2026-12-05T10:00:00Z';
 
@@ -41,7 +38,7 @@ beforeAll(async () => {
   h.fake.addUser({ id: guest, name: 'guest', email: `${h.login('eve')}@example.com`, isRestricted: true });
   h.fake.setGroup(onCall, [users.alice, guest]);
 });
-beforeEach(() => setClock(tuesdayMorning));
+beforeEach(() => clock.setTo(tuesdayMorning));
 afterAll(async () => {
   await h?.stop();
 });
@@ -57,10 +54,7 @@ async function ask(userId: string, duration: string): Promise<{ id: string; text
 }
 
 /** The notification jobs enqueued for a request; the reply comes only after they are enqueued. */
-async function notifyKindsFor(id: string): Promise<string[]> {
-  const jobs = await h.bot.queues.notify.getJobs();
-  return jobs.filter((j) => j.data.requestId === id).map((j) => j.data.kind);
-}
+const notifyKindsFor = (id: string) => queuedNotificationKinds(h.bot, id);
 
 describe('a request an autoApprove rule matches', () => {
   it('is granted without asking anyone, recorded as decided by the rule, and posted with the rule', async () => {
@@ -127,7 +121,7 @@ describe('requests the rule does not cover go to the approvers', () => {
     ['from someone outside the group', users.eve, '30m', tuesdayMorning, null],
     ['from a guest in the group, where guests: review', guest, '30m', tuesdayMorning, 'optOut.guests'],
   ])('%s', async (_name, requester, duration, at, reviewRule) => {
-    setClock(at);
+    clock.setTo(at);
     const { id, text } = await ask(requester, duration);
     expect(text).toContain('sent to its approvers');
     expect(text).not.toContain('approved automatically');

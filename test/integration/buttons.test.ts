@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantActionIds } from '../../src/slack/views/grant-card.js';
 import { callbackIds } from '../../src/slack/views/modals.js';
-import { actionIds } from '../../src/slack/views/request-card.js';
 import { withAdminClient } from '../support/db.js';
 import type { FakeSlackCall } from '../support/fake-slack.js';
+import { grantedRequest } from '../support/granted-request.js';
 import { type Harness, securityChannel, signingSecret, startHarness, users } from '../support/harness.js';
 import { postViewSubmission } from '../support/slack-signing.js';
 
@@ -26,12 +26,8 @@ interface Posted {
   ts: string;
 }
 
-async function grant(duration = '1h'): Promise<string> {
-  const id = await h.request(users.alice, 'prod-db-write', duration);
-  await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
-  await h.dmTo(users.alice, `${id}\`: you have`);
-  return id;
-}
+const grant = (duration = '1h') =>
+  grantedRequest(h, { requester: users.alice, resource: 'prod-db-write', duration });
 
 const stateOf = async (id: string) =>
   (await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).state;

@@ -4,8 +4,9 @@ import type { DriftReport } from '../../src/app/drift.js';
 import { driftSchedulerId } from '../../src/jobs/drift.js';
 import { jobIds } from '../../src/jobs/queues.js';
 import { reconcileQueues } from '../../src/jobs/reconcile.js';
-import { actionIds } from '../../src/slack/views/request-card.js';
+import { runCheckRound } from '../support/bot-queues.js';
 import { withAdminClient } from '../support/db.js';
+import { grantedRequest } from '../support/granted-request.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
 
 const HOUR = 3_600_000;
@@ -33,12 +34,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function approvedGrant(userId: string, resource = 'prod-db-write'): Promise<string> {
-  const id = await h.request(userId, resource, '1h');
-  await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
-  await h.dmTo(userId, `${id}\`: you have`);
-  return id;
-}
+const approvedGrant = (requester: string, resource = 'prod-db-write') =>
+  grantedRequest(h, { requester, resource, duration: '1h' });
 
 /** Changes the target the way someone with a superuser login would, bypassing the bot. */
 async function behindTheBotsBack(statement: 'GRANT' | 'REVOKE', login: string): Promise<void> {
@@ -50,14 +47,7 @@ async function behindTheBotsBack(statement: 'GRANT' | 'REVOKE', login: string): 
 
 let rounds = 0;
 /** One round of drift detection, through the drift queue and the bot's worker. */
-async function driftRound(): Promise<DriftReport> {
-  const queue = h.bot.queues.drift;
-  const job = await queue.add('check', {}, { jobId: `test-drift-${++rounds}` });
-  await expect.poll(() => job.getState(), { timeout: 15_000 }).toMatch(/^(completed|failed)$/);
-  const done = await queue.getJob(job.id as string);
-  expect(done?.failedReason).toBeUndefined();
-  return done?.returnvalue as DriftReport;
-}
+const driftRound = () => runCheckRound<DriftReport>(h.bot.queues.drift, `test-drift-${++rounds}`);
 
 function securityPost(action: string, id: string) {
   return h.fake.waitFor(

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hookRoutes } from '../../src/http/hooks/routes.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
+import { grantedRequest } from '../support/granted-request.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
 
 /**
@@ -104,12 +105,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function grant(requester: string, reason: string, resource = 'prod-db-write'): Promise<string> {
-  const id = await h.request(requester, resource, '1h', reason);
-  await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
-  await h.dmTo(requester, `${id}\`: you have`);
-  return id;
-}
+const grant = (requester: string, reason: string, resource = 'prod-db-write') =>
+  grantedRequest(h, { requester, resource, duration: '1h', reason });
 
 const stateOf = async (id: string) =>
   (await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).state;
@@ -543,9 +540,12 @@ describe('in Socket Mode', () => {
   });
 
   it('serves the hooks on PORT', async () => {
-    const id = await socket.request(users.alice, 'prod-db-write', '1h', 'deploying acme/api#321');
-    await socket.click(users.bob, actionIds.approve, id, await socket.approverMessage(id, users.bob));
-    await socket.dmTo(users.alice, `${id}\`: you have`);
+    const id = await grantedRequest(socket, {
+      requester: users.alice,
+      resource: 'prod-db-write',
+      duration: '1h',
+      reason: 'deploying acme/api#321',
+    });
     expect(socket.origin).toBe(`http://127.0.0.1:${socket.env.PORT}`);
 
     const bad = await postRecall(socket.origin, JSON.stringify({ requestId: id, reason: 'x' }), {

@@ -1,18 +1,18 @@
-import { createServer } from 'node:net';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IdleRecallReport, recallIdleGrants } from '../../src/app/idle-recall.js';
 import { idleRecallSchedulerId, redisIdleWatch } from '../../src/jobs/idle-recall.js';
 import { reconcileQueues } from '../../src/jobs/reconcile.js';
 import { createPostgresProvider } from '../../src/providers/postgres.js';
-import { actionIds } from '../../src/slack/views/request-card.js';
+import { runCheckRound } from '../support/bot-queues.js';
+import { grantedRequest } from '../support/granted-request.js';
 import { type Harness, startHarness, users } from '../support/harness.js';
+import { closedPort } from '../support/ports.js';
+import { ShiftedClock } from '../support/shifted-clock.js';
 
 const HOUR = 3_600_000;
 
-/** The bot's clock runs ahead of real time by `ahead`; tests move it instead of waiting. */
-let ahead = 0;
-const clock = { now: () => new Date(Date.now() + ahead) };
+const clock = new ShiftedClock();
 
 let h: Harness;
 beforeAll(async () => {
@@ -35,23 +35,12 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function grantIdleDb(userId: string): Promise<string> {
-  const id = await h.request(userId, 'idle-db', '8h');
-  await h.click(users.carol, actionIds.approve, id, await h.approverMessage(id, users.carol));
-  await h.dmTo(userId, `${id}\`: you have`);
-  return id;
-}
+const grantIdleDb = (requester: string) =>
+  grantedRequest(h, { requester, resource: 'idle-db', duration: '8h', approver: users.carol });
 
 let rounds = 0;
 /** One round of the idle check, through the recall queue and the bot's worker. */
-async function idleRound(): Promise<IdleRecallReport> {
-  const queue = h.bot.queues.recall;
-  const job = await queue.add('check', {}, { jobId: `test-round-${++rounds}` });
-  await expect.poll(() => job.getState(), { timeout: 15_000 }).toMatch(/^(completed|failed)$/);
-  const done = await queue.getJob(job.id as string);
-  expect(done?.failedReason).toBeUndefined();
-  return done?.returnvalue as IdleRecallReport;
-}
+const idleRound = () => runCheckRound<IdleRecallReport>(h.bot.queues.recall, `test-round-${++rounds}`);
 
 async function sessionAs(login: string): Promise<Client> {
   const session = new Client({ connectionString: `postgresql://${login}:pw@127.0.0.1:5432/jit` });
@@ -77,7 +66,7 @@ describe('idle recall', () => {
     expect((await idleRound()).recalled).toEqual([]); // starts watching both
     const session = await sessionAs(h.login('bob'));
     try {
-      ahead += 61_000;
+      clock.advance(61_000);
       const checkedAt = clock.now().getTime();
       const report = await idleRound();
       expect(report.recalled).toEqual([alice]);
@@ -105,10 +94,10 @@ describe('idle recall', () => {
 
     // Idle time counts from the last session seen, not from the grant.
     await expect.poll(() => sessionsOf(h.login('bob'))).toBe(0);
-    ahead += 30_000;
+    clock.advance(30_000);
     expect((await idleRound()).recalled).not.toContain(bob);
     expect((await requestRow(bob)).state).toBe('active');
-    ahead += 31_000;
+    clock.advance(31_000);
     expect((await idleRound()).recalled).toEqual([bob]);
     expect(await h.isMember(h.login('bob'))).toBe(false);
   });
@@ -124,7 +113,7 @@ describe('idle recall', () => {
     const watch = redisIdleWatch(h.bot.redis, String(h.bot.queues.recall.opts.prefix), 3 * HOUR);
     try {
       for (const step of [HOUR, HOUR, 1.5 * HOUR]) {
-        ahead += step;
+        clock.advance(step);
         const report = await recallIdleGrants(down, watch);
         expect(report.skipped).toContain(id);
         expect(report.recalled).toEqual([]);
@@ -136,10 +125,10 @@ describe('idle recall', () => {
     expect(await h.isMember(h.login('alice'))).toBe(true);
 
     // Back after 3.5 hours unwatched: idle time starts again from now, so no recall yet.
-    ahead += 1_000;
+    clock.advance(1_000);
     expect((await idleRound()).recalled).not.toContain(id);
     expect((await requestRow(id)).state).toBe('active');
-    ahead += 61_000;
+    clock.advance(61_000);
     expect((await idleRound()).recalled).toEqual([id]);
   });
 
@@ -166,13 +155,3 @@ describe('idle recall', () => {
       .toBe(true);
   });
 });
-
-/** A port nothing listens on: bind an ephemeral one, then release it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { callbackIds, requestFields } from '../../src/slack/views/modals.js';
+import { queuedNotificationKinds } from '../support/bot-queues.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
+import { ShiftedClock } from '../support/shifted-clock.js';
 
 /**
  * Requests refused or sent to review by a resource's `optOut` rules, and by a standing freeze,
@@ -10,12 +12,7 @@ import { type Harness, securityChannel, startHarness, users } from '../support/h
 
 const guest = 'UGUEST01';
 
-/** The bot's clock: real time shifted, so time still passes, but the day and hour are chosen. */
-let offsetMs = 0;
-const clock = { now: () => new Date(Date.now() + offsetMs) };
-function setClock(iso: string): void {
-  offsetMs = Date.parse(iso) - Date.now();
-}
+const clock = new ShiftedClock();
 const tuesdayMorning = '2026-12-01T10:00:00Z'; // the harness policy: UTC, Mon–Fri 08:00–19:00
 const saturdayMorning = '2026-12-05T10:00:00Z';
 
@@ -44,7 +41,7 @@ beforeAll(async () => {
   });
   h.fake.addUser({ id: guest, name: 'guest', email: `${h.login('alice')}@example.com`, isRestricted: true });
 });
-beforeEach(() => setClock(tuesdayMorning));
+beforeEach(() => clock.setTo(tuesdayMorning));
 afterAll(async () => {
   await h?.stop();
 });
@@ -55,10 +52,7 @@ const auditOf = (id: string) =>
   h.db.prisma.auditEvent.findMany({ where: { requestId: id }, orderBy: { id: 'asc' } });
 
 /** The notification jobs enqueued for a request; the reply comes only after they are enqueued. */
-async function notifyKindsFor(id: string): Promise<string[]> {
-  const jobs = await h.bot.queues.notify.getJobs();
-  return jobs.filter((j) => j.data.requestId === id).map((j) => j.data.kind);
-}
+const notifyKindsFor = (id: string) => queuedNotificationKinds(h.bot, id);
 
 /** `/jit request …`; returns the reply text and the request id in it. */
 async function ask(userId: string, resourceName: string): Promise<{ id: string; text: string }> {
@@ -177,7 +171,7 @@ describe('blocked users and guests', () => {
 
 describe('business hours', () => {
   it('denies outside business hours and accepts inside them', async () => {
-    setClock(saturdayMorning);
+    clock.setTo(saturdayMorning);
     const saturday = await ask(users.alice, 'office-db');
     expect(saturday.text).toContain('denied automatically by the rule `optOut.outsideBusinessHours`');
     expect(saturday.text).toContain('Mon–Fri 08:00–19:00 UTC');
@@ -187,7 +181,7 @@ describe('business hours', () => {
     // Other resources are not limited to business hours.
     expect((await ask(users.alice, 'prod-db-write')).text).toContain('sent to its approvers');
 
-    setClock(tuesdayMorning);
+    clock.setTo(tuesdayMorning);
     const tuesday = await ask(users.alice, 'office-db');
     expect(tuesday.text).toContain('sent to its approvers');
     expect(await requestRow(tuesday.id)).toMatchObject({ state: 'pending', decisionRule: null });
@@ -208,12 +202,12 @@ describe('maxRequestsPerHour', () => {
     // Per resource: the same person can still ask for something else.
     expect((await ask(users.carol, 'prod-db-write')).text).toContain('sent to its approvers');
 
-    setClock('2026-12-01T10:30:00Z');
+    clock.setTo('2026-12-01T10:30:00Z');
     const retry = await ask(users.carol, 'limited-db');
     expect((await requestRow(retry.id)).decisionRule).toBe('optOut.maxRequestsPerHour');
 
     // An hour after the first two, two more are allowed: the retry at 10:30 did not count.
-    setClock('2026-12-01T11:01:00Z');
+    clock.setTo('2026-12-01T11:01:00Z');
     const again = [await ask(users.carol, 'limited-db'), await ask(users.carol, 'limited-db')];
     for (const { id, text } of again) {
       expect(text).toContain('sent to its approvers');

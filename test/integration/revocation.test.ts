@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIds } from '../../src/jobs/queues.js';
 import { reconcileQueues } from '../../src/jobs/reconcile.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
+import { loseQueueData } from '../support/bot-queues.js';
+import { grantedRequest } from '../support/granted-request.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
 
 let h: Harness;
@@ -22,20 +24,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-async function approvedGrant(duration: string): Promise<string> {
-  const id = await h.request(users.alice, 'prod-db-write', duration);
-  await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
-  await h.dmTo(users.alice, `${id}\`: you have`);
-  return id;
-}
-
-/** Deletes this harness's BullMQ keys, as if Redis had lost its data. */
-async function loseRedisData(): Promise<number> {
-  const prefix = h.bot.queues.revoke.opts.prefix as string;
-  const keys = await h.bot.redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await h.bot.redis.del(...keys);
-  return keys.length;
-}
+const approvedGrant = (duration: string) =>
+  grantedRequest(h, { requester: users.alice, resource: 'prod-db-write', duration });
 
 describe('revocation', () => {
   it('ends the open database sessions of the user at expiry, not only the role membership', async () => {
@@ -81,7 +71,7 @@ describe('revocation', () => {
 
   it('revokes on time after Redis lost the expiry job, once the sweep has run', async () => {
     const id = await approvedGrant('1h');
-    expect(await loseRedisData()).toBeGreaterThan(0);
+    expect(await loseQueueData(h.bot)).toBeGreaterThan(0);
     // The grant's time has come while the job was gone.
     await h.db.prisma.accessRequest.update({
       where: { id },
@@ -97,7 +87,7 @@ describe('revocation', () => {
   it('re-creates a missing future expiry job without firing it early', async () => {
     const id = await approvedGrant('1h');
     const { expiresAt } = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
-    await loseRedisData();
+    await loseQueueData(h.bot);
     await reconcileQueues(h.bot.deps, h.bot.queues);
     const job = await h.bot.queues.revoke.getJob(jobIds.expire(id, expiresAt as Date));
     expect(await job?.getState()).toBe('delayed');

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput, ProviderUnavailable } from '../../src/app/errors.js';
@@ -9,6 +8,7 @@ import {
   postgresProviderConfigSchema,
 } from '../../src/providers/postgres.js';
 import type { GrantTarget, Provider } from '../../src/providers/provider.js';
+import { closedPort } from '../support/ports.js';
 
 // Integration test against the local PostgreSQL from scripts/services.sh. Roles are cluster-wide,
 // so every name carries a random suffix to keep parallel test files apart.
@@ -43,16 +43,6 @@ async function isMember(login: string, group: string): Promise<boolean> {
     [group, login],
   );
   return rows.length > 0;
-}
-
-/** A port nothing listens on: bind an ephemeral one, then release it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 beforeAll(async () => {

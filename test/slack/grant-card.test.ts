@@ -14,11 +14,10 @@ import {
   requesterGrantMessage,
 } from '../../src/slack/views/grant-card.js';
 import { callbackIds, revokeFields, revokeModal, revokeOutcomeModal } from '../../src/slack/views/modals.js';
-import type { SlackBlock } from '../../src/slack/views/text.js';
 import { blockKitViolations, viewViolations } from '../support/block-kit-limits.js';
+import { worstReason } from '../support/hostile-text.js';
+import { actionElements, untrustedText } from '../support/rendered-blocks.js';
 
-const hostile = '<!channel> <@U0EVIL> <https://evil.example|click> &amp; & ';
-const worstReason = hostile.repeat(20).slice(0, 500);
 const longName = `r${'x'.repeat(62)}`;
 const granted = new Date('2030-01-02T03:04:05Z');
 const until = new Date('2030-01-02T04:04:05Z');
@@ -54,27 +53,6 @@ const worst = (state: RequestState): GrantView =>
 
 type Element = Record<string, unknown> & { confirm?: Record<string, { text: string }> };
 
-function buttons(blocks: readonly SlackBlock[]): Element[] {
-  return blocks
-    .filter((b) => b.type === 'actions')
-    .flatMap((b) => (b as unknown as { elements: Element[] }).elements);
-}
-
-/** Every mrkdwn text, with the control sequences the builders make on purpose taken out. */
-function untrustedText(blocks: unknown, trustedIds: readonly string[]): string {
-  const texts: string[] = [];
-  const walk = (node: unknown): void => {
-    if (typeof node !== 'object' || node === null) return;
-    const record = node as Record<string, unknown>;
-    if (record.type === 'mrkdwn' && typeof record.text === 'string') texts.push(record.text);
-    for (const child of Object.values(record)) walk(child);
-  };
-  walk(blocks);
-  let rest = texts.join('\n').replace(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>]*>/g, '');
-  for (const id of trustedIds) rest = rest.replaceAll(`<@${id}>`, '');
-  return rest.replace(/^>/gm, '');
-}
-
 describe('grantCardBlocks (security channel)', () => {
   it('shows who has what, as which login, until when, why, and who approved', () => {
     const text = JSON.stringify(grantCardBlocks(grant()));
@@ -92,7 +70,7 @@ describe('grantCardBlocks (security channel)', () => {
   });
 
   it('has a danger Revoke button behind a confirmation naming the user and the resource while active', () => {
-    const [revoke, ...others] = buttons(grantCardBlocks(grant()));
+    const [revoke, ...others] = actionElements<Element>(grantCardBlocks(grant()));
     expect(others).toEqual([]);
     expect(revoke).toMatchObject({
       type: 'button',
@@ -115,7 +93,7 @@ describe('grantCardBlocks (security channel)', () => {
     '%s: no button, the final state and its reason instead',
     (state) => {
       const blocks = grantCardBlocks(grant({ state, endedAt: until, endReason: 'laptop stolen' }));
-      expect(buttons(blocks)).toEqual([]);
+      expect(actionElements<Element>(blocks)).toEqual([]);
       const text = JSON.stringify(blocks);
       expect(text).toContain('laptop stolen');
       expect(text).toContain('*Ended*');
@@ -145,7 +123,7 @@ describe('requesterGrantMessage', () => {
   it('offers Release now, behind a confirmation, and Extend while active', () => {
     const message = requesterGrantMessage(grant());
     expect(message.text).toContain('`JIT-7K2MQ9`: you have `prod-db-write` until');
-    const [release, ...others] = buttons(message.blocks ?? []);
+    const [release, ...others] = actionElements<Element>(message.blocks ?? []);
     expect(others).toMatchObject([{ action_id: grantActionIds.extend, value: 'JIT-7K2MQ9' }]);
     expect(release).toMatchObject({
       action_id: grantActionIds.release,
@@ -161,7 +139,7 @@ describe('requesterGrantMessage', () => {
     ['revoked', 'was revoked'],
   ] as const)('once %s: no button, and says so', (state, words) => {
     const message = requesterGrantMessage(grant({ state, endReason: 'rotating the role' }));
-    expect(buttons(message.blocks ?? [])).toEqual([]);
+    expect(actionElements<Element>(message.blocks ?? [])).toEqual([]);
     expect(message.text).toContain(words);
   });
 

@@ -28,23 +28,12 @@ import {
 } from '../../src/slack/views/request-card.js';
 import { code, escapeText, mention, slackDate, truncate } from '../../src/slack/views/text.js';
 import { blockKitViolations, viewViolations } from '../support/block-kit-limits.js';
+import { hostileText, worstReason } from '../support/hostile-text.js';
+import { mrkdwnTexts, withoutTrustedControls } from '../support/rendered-blocks.js';
 
-/** What a hostile or careless user can type: broadcasts, mentions, fake links, entities. */
-const hostile =
-  '<!channel> <!here> <@U0EVIL> <#C0GENERAL> <https://evil.example|click here> &amp; & *bold* `code` ';
-const worstReason = hostile.repeat(20).slice(0, 500);
 const ampersands = '&'.repeat(500);
 const longName = `r${'x'.repeat(62)}`; // the longest resource name the policy file allows
 const at = new Date('2030-01-02T03:04:05Z');
-
-/** Every mrkdwn text object in a block tree. */
-function mrkdwnTexts(node: unknown): string[] {
-  if (Array.isArray(node)) return node.flatMap(mrkdwnTexts);
-  if (typeof node !== 'object' || node === null) return [];
-  const record = node as Record<string, unknown>;
-  const own = record.type === 'mrkdwn' && typeof record.text === 'string' ? [record.text] : [];
-  return [...own, ...Object.values(record).flatMap(mrkdwnTexts)];
-}
 
 /**
  * Asserts that the only `<…>` control sequences in the mrkdwn are ones the builders made on
@@ -54,9 +43,7 @@ function expectOnlyTrustedControls(blocks: unknown, trustedIds: readonly string[
   const texts = mrkdwnTexts(blocks);
   expect(texts.length).toBeGreaterThan(0);
   for (const text of texts) {
-    let rest = text.replace(/<!date\^\d+\^\{date_short_pretty\} \{time\}\|[^<>]*>/g, '');
-    for (const id of trustedIds) rest = rest.replaceAll(`<@${id}>`, '');
-    rest = rest.replace(/^>/gm, ''); // a block quote
+    const rest = withoutTrustedControls(text, trustedIds);
     expect(rest).not.toContain('<');
     expect(rest).not.toContain('>');
     // `&` only as the start of the three entities Slack wants escaped (or one cut short by truncation).
@@ -94,7 +81,7 @@ const worstView = (state: RequestState): RequestView =>
   requestView({
     state,
     resource: longName,
-    resourceDescription: hostile.repeat(10).slice(0, 500),
+    resourceDescription: hostileText.repeat(10).slice(0, 500),
     reason: worstReason,
     durationSec: 9_999 * 86_400 + 86_399,
     expiresAt: at,
@@ -463,7 +450,7 @@ describe('auditEventMessage', () => {
         actor: 'hook:<!channel>',
         details: {
           reason: worstReason,
-          [hostile]: ampersands,
+          [hostileText]: ampersands,
           nested: { list: Array.from({ length: 500 }, () => '<@U0EVIL>') },
         },
       }),
@@ -488,7 +475,7 @@ describe('auditEventMessage', () => {
   });
 });
 
-function resources(n: number, description = hostile.repeat(10).slice(0, 500)): ResourceOption[] {
+function resources(n: number, description = hostileText.repeat(10).slice(0, 500)): ResourceOption[] {
   return Array.from({ length: n }, (_, i) => ({
     name: `${longName.slice(0, 60)}${String(i).padStart(3, '0')}`,
     description,

@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
 import { formatDuration } from '../../domain/duration.js';
+import { maxReasonLength } from '../../domain/policy.js';
 import { code, mention, slackDate, truncate } from './text.js';
 
 export const callbackIds = {
@@ -63,13 +64,7 @@ export function requestModal(
       title: 'Request access',
       close: 'Close',
       blocks: [
-        {
-          type: 'section',
-          text: {
-            type: 'mrkdwn',
-            text: 'No resources are configured yet. Ask the security team to add one to the policy file.',
-          },
-        },
+        textSection('No resources are configured yet. Ask the security team to add one to the policy file.'),
       ],
     });
   }
@@ -103,18 +98,7 @@ export function requestModal(
           placeholder: { type: 'plain_text', text: '1h' },
         },
       },
-      {
-        type: 'input',
-        block_id: requestFields.reason.block,
-        label: { type: 'plain_text', text: 'Reason' },
-        hint: { type: 'plain_text', text: 'What you need it for: incident, ticket or PR link.' },
-        element: {
-          type: 'plain_text_input',
-          action_id: requestFields.reason.action,
-          multiline: true,
-          max_length: 500,
-        },
-      },
+      reasonInput(requestFields.reason, { hint: 'What you need it for: incident, ticket or PR link.' }),
     ],
   });
 }
@@ -125,32 +109,13 @@ export interface DenyModalMetadata {
 }
 
 export function denyModal(metadata: DenyModalMetadata): types.ModalView {
-  return modal({
+  return reasonModal({
     callbackId: callbackIds.deny,
     metadata,
     title: 'Deny request',
     submit: 'Deny',
-    close: 'Cancel',
-    blocks: [
-      {
-        type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text: `Denying *${metadata.requestId}*. The requester will see your reason.`,
-        },
-      },
-      {
-        type: 'input',
-        block_id: denyFields.reason.block,
-        label: { type: 'plain_text', text: 'Reason' },
-        element: {
-          type: 'plain_text_input',
-          action_id: denyFields.reason.action,
-          multiline: true,
-          max_length: 500,
-        },
-      },
-    ],
+    explanation: `Denying *${metadata.requestId}*. The requester will see your reason.`,
+    reason: denyFields.reason,
   });
 }
 
@@ -162,44 +127,19 @@ export interface RevokeModalMetadata {
 /** The Revoke button's second step: the reason, which the requester is shown. */
 export function revokeModal(grant: { id: string; requesterId: string; resource: string }): types.ModalView {
   const metadata: RevokeModalMetadata = { requestId: grant.id };
-  return modal({
+  return reasonModal({
     callbackId: callbackIds.revoke,
     metadata,
     title: 'Revoke access',
     submit: 'Revoke',
-    close: 'Cancel',
-    blocks: [
-      {
-        type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text: `Revoking *${grant.id}*: ${mention(grant.requesterId)} loses ${code(grant.resource)} at once. They will see your reason.`,
-        },
-      },
-      {
-        type: 'input',
-        block_id: revokeFields.reason.block,
-        label: { type: 'plain_text', text: 'Reason' },
-        element: {
-          type: 'plain_text_input',
-          action_id: revokeFields.reason.action,
-          multiline: true,
-          max_length: 500,
-        },
-      },
-    ],
+    explanation: `Revoking *${grant.id}*: ${mention(grant.requesterId)} loses ${code(grant.resource)} at once. They will see your reason.`,
+    reason: revokeFields.reason,
   });
 }
 
 /** Shown in place of the revoke modal when the revoke did something other than revoke. */
 export function revokeOutcomeModal(lines: readonly string[]): types.ModalView {
-  return modal({
-    callbackId: callbackIds.revoke,
-    metadata: {},
-    title: 'Revoke access',
-    close: 'Close',
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate(lines.join('\n'), 3000) } }],
-  });
+  return outcomeModal(callbackIds.revoke, 'Revoke access', lines.join('\n'));
 }
 
 /** What the extend modal carries to its submission: only the id; the grant is read again then. */
@@ -223,15 +163,10 @@ export function extendModal(grant: {
     submit: 'Ask',
     close: 'Cancel',
     blocks: [
-      {
-        type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text:
-            `You have ${code(grant.resource)}${until} (*${grant.id}*). The time you ask for is added to that. ` +
-            `Past a total of ${formatDuration(grant.maxSec)}, only the approvers can allow it.`,
-        },
-      },
+      textSection(
+        `You have ${code(grant.resource)}${until} (*${grant.id}*). The time you ask for is added to that. ` +
+          `Past a total of ${formatDuration(grant.maxSec)}, only the approvers can allow it.`,
+      ),
       {
         type: 'input',
         block_id: extendFields.duration.block,
@@ -244,32 +179,17 @@ export function extendModal(grant: {
           max_length: 20,
         },
       },
-      {
-        type: 'input',
-        block_id: extendFields.reason.block,
+      reasonInput(extendFields.reason, {
         optional: true,
-        label: { type: 'plain_text', text: 'Reason' },
-        hint: { type: 'plain_text', text: 'Why you need longer; empty keeps the request’s reason.' },
-        element: {
-          type: 'plain_text_input',
-          action_id: extendFields.reason.action,
-          multiline: true,
-          max_length: 500,
-        },
-      },
+        hint: 'Why you need longer; empty keeps the request’s reason.',
+      }),
     ],
   });
 }
 
 /** Shown in place of the extend modal once the ask is recorded: applied, asked, or refused. */
 export function extendOutcomeModal(text: string): types.ModalView {
-  return modal({
-    callbackId: callbackIds.extend,
-    metadata: {},
-    title: 'Extend access',
-    close: 'Close',
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate(text, 3000) } }],
-  });
+  return outcomeModal(callbackIds.extend, 'Extend access', text);
 }
 
 /** What the extension's deny modal carries: which extension, and the message to update after. */
@@ -280,32 +200,13 @@ export interface ExtensionDenyModalMetadata {
 }
 
 export function extensionDenyModal(metadata: ExtensionDenyModalMetadata): types.ModalView {
-  return modal({
+  return reasonModal({
     callbackId: callbackIds.extensionDeny,
     metadata,
     title: 'Deny extension',
     submit: 'Deny',
-    close: 'Cancel',
-    blocks: [
-      {
-        type: 'section',
-        text: {
-          type: 'mrkdwn',
-          text: `Denying *${metadata.extensionId}*: the grant ends as planned. The requester will see your reason.`,
-        },
-      },
-      {
-        type: 'input',
-        block_id: denyFields.reason.block,
-        label: { type: 'plain_text', text: 'Reason' },
-        element: {
-          type: 'plain_text_input',
-          action_id: denyFields.reason.action,
-          multiline: true,
-          max_length: 500,
-        },
-      },
-    ],
+    explanation: `Denying *${metadata.extensionId}*: the grant ends as planned. The requester will see your reason.`,
+    reason: denyFields.reason,
   });
 }
 
@@ -326,5 +227,62 @@ function modal(options: {
     ...(options.submit ? { submit: { type: 'plain_text', text: options.submit } } : {}),
     close: { type: 'plain_text', text: options.close },
     blocks: options.blocks,
+  };
+}
+
+/** Where an input sits in the modal and under which action id its value comes back. */
+interface FieldIds {
+  block: string;
+  action: string;
+}
+
+/** A form that says what is about to happen and asks why: deny, revoke, deny an extension. */
+function reasonModal(options: {
+  callbackId: string;
+  metadata: unknown;
+  title: string;
+  submit: string;
+  explanation: string;
+  reason: FieldIds;
+}): types.ModalView {
+  return modal({
+    callbackId: options.callbackId,
+    metadata: options.metadata,
+    title: options.title,
+    submit: options.submit,
+    close: 'Cancel',
+    blocks: [textSection(options.explanation), reasonInput(options.reason)],
+  });
+}
+
+/** What a form turns into once its submission is handled: what happened, and Close. */
+function outcomeModal(callbackId: string, title: string, text: string): types.ModalView {
+  return modal({
+    callbackId,
+    metadata: {},
+    title,
+    close: 'Close',
+    blocks: [textSection(truncate(text, 3000))],
+  });
+}
+
+function textSection(text: string): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text } };
+}
+
+/** The free-text reason; Slack stops the typing at the length `checkReason` accepts. */
+function reasonInput(field: FieldIds, options: { optional?: boolean; hint?: string } = {}): types.InputBlock {
+  return {
+    type: 'input',
+    block_id: field.block,
+    ...(options.optional ? { optional: true } : {}),
+    label: { type: 'plain_text', text: 'Reason' },
+    ...(options.hint ? { hint: { type: 'plain_text', text: options.hint } } : {}),
+    element: {
+      type: 'plain_text_input',
+      action_id: field.action,
+      multiline: true,
+      max_length: maxReasonLength,
+    },
   };
 }
