@@ -88,6 +88,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     env,
     logger,
     clientOptions: options.clientOptions,
+    memory: { redis, keyPrefix: options.queuePrefix ?? 'jit' },
     routes: [
       ...healthRoutes({ db, redis }),
       metricsRoute({ registry: metrics.registry, db, queues, logger }),

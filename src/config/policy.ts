@@ -24,7 +24,7 @@ export function parsePolicy(text: string, env: NodeJS.ProcessEnv, source = 'poli
     throw new ConfigError(`${source} is not valid YAML: ${doc.errors.map((e) => e.message).join('; ')}`);
   }
   const problems: string[] = [];
-  const raw = interpolate(doc.toJS(), env, [], problems);
+  const raw = interpolate(toPlainData(doc, source), env, [], problems);
   if (problems.length > 0) throw new ConfigError(`${source}: ${problems.join('; ')}`);
 
   const parsed = policySchema.safeParse(raw);
@@ -102,7 +102,10 @@ export function idleRecallProblems(policy: Policy): string[] {
 type PathKey = PropertyKey;
 
 function formatPath(path: readonly PathKey[]): string {
-  return path.length === 0 ? '(top level)' : path.map(String).join('.');
+  // Keys that would not read as a path (empty, dots, spaces) are quoted.
+  const segment = (key: PathKey) =>
+    typeof key === 'string' && !/^[A-Za-z0-9_-]+$/.test(key) ? JSON.stringify(key) : String(key);
+  return path.length === 0 ? '(top level)' : path.map(segment).join('.');
 }
 
 export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: PathKey[] = []): string {
@@ -117,4 +120,15 @@ function issueMessage(issue: z.core.$ZodIssue): string {
     return issue.issues.map((inner) => inner.message).join(', ');
   }
   return issue.message;
+}
+
+/** Aliases to anchors never set, or that expand without bound, are YAML errors too. */
+function toPlainData(doc: { toJS(options?: { maxAliasCount?: number }): unknown }, source: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigError(
+      `${source} is not valid YAML: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }

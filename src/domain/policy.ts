@@ -60,7 +60,11 @@ export function checkDuration(
   return { ok: true, value: seconds };
 }
 
+/** Control characters (other than whitespace); PostgreSQL text cannot even hold NUL. */
+export const controlCharacters = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+
 export function checkReason(reason: string): Check<string> {
+  if (controlCharacters.test(reason)) return { ok: false, reason: 'the reason contains control characters' };
   const trimmed = reason.trim().replace(/\s+/g, ' ');
   if (trimmed.length < 3) return { ok: false, reason: 'a reason is required (what you need the access for)' };
   if (trimmed.length > maxReasonLength) {

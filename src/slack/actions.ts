@@ -7,6 +7,7 @@ import type { Deps } from '../app/deps.js';
 import { Conflict, InvalidInput } from '../app/errors.js';
 import { findRequest } from '../app/queries.js';
 import { requestAccess } from '../app/request-access.js';
+import { answerPrivately } from './click-answers.js';
 import { registerExtensionActions } from './extend-actions.js';
 import { readForm } from './forms.js';
 import { registerGrantButtons } from './grant-actions.js';
@@ -39,15 +40,11 @@ export function registerActions(app: App, deps: Deps): void {
         result.outcome === 'approved'
           ? `:white_check_mark: You approved ${requestId}; access is being granted.`
           : `:ballot_box_with_check: Your approval of ${requestId} is recorded (level ${result.level + 1}); more approvals are needed.`;
-      await respond({ response_type: 'ephemeral', replace_original: false, text });
+      await answerPrivately({ respond, client, body }, text, log);
     } catch (error) {
       // A stale message (already decided elsewhere): show the final state in place.
       if (error instanceof Conflict) await showCurrentState(deps, client, requestId, container, log);
-      await respond({
-        response_type: 'ephemeral',
-        replace_original: false,
-        text: userMessageFor(error, log),
-      });
+      await answerPrivately({ respond, client, body }, userMessageFor(error, log), log);
     }
   });
 

@@ -1,11 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App } from '@slack/bolt';
+import { App, HTTPReceiver } from '@slack/bolt';
 import type { WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Env } from '../config/env.js';
 import type { Route } from '../http/routes.js';
 import { boltLogger } from '../logger.js';
+import { dropRedeliveredEvents } from './event-dedup.js';
+import { type DeliveryMemory, guardAgainstReplays } from './replay-guard.js';
 
 export interface SlackAppOptions {
   env: Env;
@@ -13,13 +15,15 @@ export interface SlackAppOptions {
   routes: Route[];
   /** Tests turn Web API retries off; production keeps the client's defaults (it retries 429/5xx). */
   clientOptions?: WebClientOptions;
+  /** Redis for refusing replayed requests and dropping redelivered events; none: no such checks. */
+  memory?: DeliveryMemory;
 }
 
 /**
  * The Bolt app: HTTP mode on `POST /slack/events` by default, Socket Mode when
  * `SLACK_APP_TOKEN` is set. Health, metrics and hooks are custom routes, served in both modes.
  */
-export function createSlackApp({ env, logger, routes, clientOptions }: SlackAppOptions): App {
+export function createSlackApp({ env, logger, routes, clientOptions, memory }: SlackAppOptions): App {
   const webClientOptions: WebClientOptions = { slackApiUrl: env.SLACK_API_URL, ...clientOptions };
   const common = {
     token: env.SLACK_BOT_TOKEN,
@@ -39,11 +43,32 @@ export function createSlackApp({ env, logger, routes, clientOptions }: SlackAppO
         // the clients Bolt hands to listeners, which otherwise share the object.
         installerOptions: { port: env.PORT, clientOptions: { ...webClientOptions } },
       })
-    : new App({ ...common, signingSecret: env.SLACK_SIGNING_SECRET, endpoints: '/slack/events' });
+    : new App({ ...common, receiver: httpReceiver(env, common.logger, routes, logger, memory) });
+  if (memory) dropRedeliveredEvents(app, memory, logger);
   app.error(async (error) => {
     logger.error({ err: error }, 'unhandled error in a Slack listener');
   });
   return app;
+}
+
+/** Bolt's HTTP receiver on `POST /slack/events`, behind the replay guard when there is a memory. */
+function httpReceiver(
+  env: Env,
+  boltLog: ReturnType<typeof boltLogger>,
+  routes: Route[],
+  logger: Logger,
+  memory: DeliveryMemory | undefined,
+): HTTPReceiver {
+  const endpoint = '/slack/events';
+  const signingSecret = env.SLACK_SIGNING_SECRET;
+  const receiver = new HTTPReceiver({
+    signingSecret,
+    endpoints: [endpoint],
+    customRoutes: routes,
+    logger: boltLog,
+  });
+  if (memory) guardAgainstReplays(receiver, { signingSecret, endpoint, memory, logger });
+  return receiver;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { App, RespondFn } from '@slack/bolt';
+import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { resourcePolicy } from '../app/approvers.js';
@@ -9,6 +9,7 @@ import { checkExtendable, requestExtension } from '../app/extend.js';
 import { approveExtension, denyExtension } from '../app/extension-decisions.js';
 import { findExtension } from '../app/extension-record.js';
 import { findRequest } from '../app/queries.js';
+import { answerPrivately } from './click-answers.js';
 import { createExtensionNotices, extensionCardMessage, extensionView } from './extension-notices.js';
 import { readForm } from './forms.js';
 import {
@@ -56,7 +57,7 @@ export function registerExtensionActions(app: App, deps: Deps): void {
       const { max } = resourcePolicy(deps, request.resource).duration;
       await client.views.open({ trigger_id: triggerId, view: extendModal({ ...request, maxSec: max }) });
     } catch (error) {
-      await respondPrivately(respond, userMessageFor(error, log), log);
+      await answerPrivately({ respond, client, body }, userMessageFor(error, log), log);
     }
   });
 
@@ -116,11 +117,11 @@ export function registerExtensionActions(app: App, deps: Deps): void {
           ? `:white_check_mark: You approved ${code(extensionId)}; ${code(request.id)} now ends ${slackDate(request.expiresAt as Date)}.`
           : `:ballot_box_with_check: Your approval of ${code(extensionId)} is recorded (level ${result.level + 1}); more approvals are needed.`;
       await showOnCard(deps, client, extensionId, placeOf(container), log);
-      await respondPrivately(respond, text, log);
+      await answerPrivately({ respond, client, body }, text, log);
     } catch (error) {
       // A stale card (decided elsewhere, or the grant ended): show where it stands.
       if (error instanceof Conflict) await showOnCard(deps, client, extensionId, placeOf(container), log);
-      await respondPrivately(respond, userMessageFor(error, log), log);
+      await answerPrivately({ respond, client, body }, userMessageFor(error, log), log);
     }
   });
 
@@ -143,7 +144,7 @@ export function registerExtensionActions(app: App, deps: Deps): void {
         view: extensionDenyModal({ extensionId, channel: place?.channel ?? null, ts: place?.ts ?? null }),
       });
     } catch (error) {
-      await respondPrivately(respond, userMessageFor(error, log), log);
+      await answerPrivately({ respond, client, body }, userMessageFor(error, log), log);
     }
   });
 
@@ -229,10 +230,4 @@ async function sendDm(client: WebClient, userId: string, message: Message, log: 
   await client.chat
     .postMessage({ channel: userId, ...message })
     .catch((err) => log.warn({ err }, 'could not send a DM about an extension'));
-}
-
-async function respondPrivately(respond: RespondFn, text: string, log: Logger): Promise<void> {
-  await respond({ response_type: 'ephemeral', replace_original: false, text }).catch((err) =>
-    log.warn({ err }, 'could not answer the click'),
-  );
 }

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { App, RespondFn, ViewResponseAction } from '@slack/bolt';
+import type { App, ViewResponseAction } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { requireAdmin } from '../app/admins.js';
 import type { Deps } from '../app/deps.js';
@@ -8,6 +8,7 @@ import { Conflict } from '../app/errors.js';
 import { findRequest } from '../app/queries.js';
 import { type RevokeSummary, revokeAsAdmin } from '../app/revoke.js';
 import { describeState, isFinal } from '../domain/lifecycle.js';
+import { answerPrivately } from './click-answers.js';
 import { readForm } from './forms.js';
 import { createNotifier } from './notifier.js';
 import { blockActionSchema, revokeModalMetadataSchema, revokeModalSchema } from './payloads.js';
@@ -49,7 +50,7 @@ export function registerGrantButtons(app: App, deps: Deps): void {
       }
       await client.views.open({ trigger_id: triggerId, view: revokeModal(request) });
     } catch (error) {
-      await respondPrivately(respond, userMessageFor(error, log), log);
+      await answerPrivately({ respond, client, body }, userMessageFor(error, log), log);
     }
   });
 
@@ -87,7 +88,7 @@ export function registerGrantButtons(app: App, deps: Deps): void {
     if ('summary' in settled && settled.summary.unchanged.length > 0) await refreshMessages(requestId, log);
   });
 
-  app.action(grantActionIds.release, async ({ ack, body, respond }) => {
+  app.action(grantActionIds.release, async ({ ack, body, client, respond }) => {
     await ack();
     const parsed = blockActionSchema.safeParse(body);
     if (!parsed.success) return void deps.logger.warn('malformed release action');
@@ -96,14 +97,14 @@ export function registerGrantButtons(app: App, deps: Deps): void {
     const log = deps.logger.child({ requestId, userId });
     try {
       const request = await releaseRequest(deps, requestId, userId);
-      await respondPrivately(
-        respond,
+      await answerPrivately(
+        { respond, client, body },
         `:lock: ${code(request.id)} is now ${describeState(request.state)}; the access was removed.`,
         log,
       );
     } catch (error) {
       if (error instanceof Conflict) await refreshMessages(requestId, log);
-      await respondPrivately(respond, userMessageFor(error, log), log);
+      await answerPrivately({ respond, client, body }, userMessageFor(error, log), log);
     }
   });
 }
@@ -122,10 +123,4 @@ function revokeAnswer(outcome: RevokeOutcome, log: Logger): ViewResponseAction |
 function outcomeLines(summary: RevokeSummary): string[] {
   const lines = revocationLines(summary);
   return lines.length > 0 ? lines : [':information_source: There was nothing to revoke.'];
-}
-
-async function respondPrivately(respond: RespondFn, text: string, log: Logger): Promise<void> {
-  await respond({ response_type: 'ephemeral', replace_original: false, text }).catch((err) =>
-    log.warn({ err }, 'could not answer the click'),
-  );
 }

@@ -60,6 +60,8 @@ export interface FakeFault {
   retryAfter?: number;
   /** How many consecutive calls fail; 1 by default. */
   times?: number;
+  /** Only calls whose arguments match fail (and count towards `times`); others go through. */
+  when?: (args: Record<string, unknown>) => boolean;
 }
 
 export interface WaitOptions {
@@ -244,7 +246,7 @@ export class FakeSlack {
     const { args, token, problem } = decodeArgs(req, url, raw);
     const handler = METHODS[method];
     const appMethod = APP_TOKEN_METHODS.has(method);
-    const fault = handler || appMethod ? this.takeFault(method) : undefined;
+    const fault = handler || appMethod ? this.takeFault(method, args) : undefined;
     if (fault) {
       this.answerFault(res, method, args, fault);
     } else if (appMethod) {
@@ -307,9 +309,9 @@ export class FakeSlack {
     return { status: 200 };
   }
 
-  private takeFault(method: string): FakeFault | undefined {
+  private takeFault(method: string, args: Record<string, unknown> = {}): FakeFault | undefined {
     const fault = this.faults.get(method);
-    if (!fault) return undefined;
+    if (!fault || (fault.when && !fault.when(args))) return undefined;
     fault.times -= 1;
     if (fault.times <= 0) this.faults.delete(method);
     return fault;

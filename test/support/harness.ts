@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { escapeIdentifier } from 'pg';
+import type { Logger } from 'pino';
 import type { Clock } from '../../src/app/deps.js';
 import { type RunningBot, startBot } from '../../src/bot.js';
 import { type Env, loadEnv } from '../../src/config/env.js';
@@ -102,6 +103,8 @@ export interface HarnessOptions {
   idleCheckIntervalMs?: number;
   /** The bot's drift-check interval, for tests that run the rounds themselves. */
   driftCheckIntervalMs?: number;
+  /** Where the bot logs, e.g. to collect its errors; silent unless TEST_LOG_LEVEL is set. */
+  logger?: Logger;
   /** Extra providers, YAML indented for the `providers:` block. */
   extraProviders?: string;
 }
@@ -194,7 +197,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     startBot({
       env,
       policy,
-      logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+      logger: options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
       queuePrefix,
       clientOptions: { retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
       workers: { retryDelayMs: 50, maxRetryDelayMs: 500, ...options.workers },

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Deps } from '../../app/deps.js';
 import { recallActors, recallByRequest, recallByUserAndResource } from '../../app/recall.js';
 import { parseRequestId } from '../../domain/ids.js';
-import { maxReasonLength } from '../../domain/policy.js';
+import { controlCharacters, maxReasonLength } from '../../domain/policy.js';
 import { parseJson, recallAnswer, validated } from './answers.js';
 import { type HookDefinition, headerValue } from './hook-route.js';
 import { verifyRecallSignature } from './signature.js';
@@ -19,7 +19,8 @@ const requiredString = (what: string) =>
 const reason = requiredString('why the access is recalled')
   .trim()
   .min(1, 'is required (why the access is recalled)')
-  .max(maxReasonLength, `must be at most ${maxReasonLength} characters`);
+  .max(maxReasonLength, `must be at most ${maxReasonLength} characters`)
+  .refine((text) => !controlCharacters.test(text), 'must not contain control characters');
 
 const byRequest = z.strictObject({
   requestId: z
