@@ -38,12 +38,19 @@ export interface BotOptions {
   /** BullMQ key prefix; tests use one per test file so they can share a Redis. */
   queuePrefix?: string;
   clientOptions?: WebClientOptions;
-  workers?: Partial<Pick<WorkerSettings, 'concurrency' | 'retryDelayMs' | 'maxRetryDelayMs'>>;
+  workers?: Partial<
+    Pick<
+      WorkerSettings,
+      'concurrency' | 'retryDelayMs' | 'maxRetryDelayMs' | 'lockDurationMs' | 'stalledIntervalMs'
+    >
+  >;
   reconcileIntervalMs?: number;
   /** How often grants of resources with `recallAfterIdle` are checked for sessions; 60 s. */
   idleCheckIntervalMs?: number;
   /** How often drift detection asks the targets whether they hold what the database says; 5 min. */
   driftCheckIntervalMs?: number;
+  /** How long a release or revoke from Slack or a hook has before its guard job finishes it; 60 s. */
+  revokeGuardMs?: number;
 }
 
 export interface RunningBot {
@@ -77,6 +84,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     options.queuePrefix ?? 'jit',
     options.idleCheckIntervalMs,
     options.driftCheckIntervalMs,
+    options.revokeGuardMs,
   );
   const clock = options.clock ?? { now: () => new Date() };
   const providers = createProviders(policy.providers, {

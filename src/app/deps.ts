@@ -87,6 +87,17 @@ export interface JobQueue {
     actorId: string,
     reason: string | null,
   ): Promise<void>;
+  /**
+   * Before a release or revoke is tried outside a job (a click, a command, a hook): the same
+   * jobs as `retryRevoke`, due only after a grace period. If the process dies between the target
+   * and the record, they finish the end; after a finished attempt they find nothing to do.
+   */
+  guardRevokes(
+    requestIds: readonly string[],
+    event: 'release' | 'revoke',
+    actorId: string,
+    reason: string | null,
+  ): Promise<void>;
   /** Notify about `request` as it is now (its version and state are part of the job). */
   notify(request: NotifySubject, kind: NotificationKind): Promise<void>;
   /** The same for many requests at once (bulk revocations), in one round trip. */

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { appendAuditEvents } from '../audit/chain.js';
-import { auditActionFor, transition } from '../domain/lifecycle.js';
+import { auditActionFor, mayHoldAccess, transition } from '../domain/lifecycle.js';
 import type { AccessRequest } from '../generated/prisma/client.js';
 import type { GrantTarget, Provider } from '../providers/provider.js';
 import { isSystemActor } from './admins.js';
@@ -101,6 +101,7 @@ export async function releaseRequest(deps: Deps, requestId: string, actorId: str
   if (!found) throw new NotFound(`No request ${requestId}.`);
   if (found.requesterId !== actorId) throw new NotAllowed(`Only the requester can release ${requestId}.`);
   if (found.state !== 'pending') {
+    if (mayHoldAccess(found.state)) await guardEnds(deps, [requestId], 'release', actorId, null);
     try {
       return (await endGrant(deps, { requestId, event: 'release', actorId })).request;
     } catch (error) {
@@ -127,8 +128,27 @@ export async function releaseRequest(deps: Deps, requestId: string, actorId: str
   return request;
 }
 
+/**
+ * Called before taking access back outside a job (a click, a command, a hook), where nothing
+ * would repeat the attempt if this process died between the target and the record: the guard
+ * jobs finish it then. Without Redis the attempt goes ahead unguarded.
+ */
+export async function guardEnds(
+  deps: Deps,
+  requestIds: readonly string[],
+  event: 'release' | 'revoke',
+  actorId: string,
+  reason: string | null,
+): Promise<void> {
+  await deps.jobs
+    .guardRevokes(requestIds, event, actorId, reason)
+    .catch((err) => deps.logger.warn({ err, count: requestIds.length }, 'ending without a guard job'));
+}
+
 export interface BulkEndResult {
   ended: AccessRequest[];
+  /** Expiries not due yet (the grant was extended meanwhile): the caller reschedules them. */
+  notDue: AccessRequest[];
   /** Nothing to take back (already ended): why. */
   unchanged: Array<{ id: string; why: string }>;
   /** The target refused or did not answer: the caller hands these to the retry queue. */
@@ -151,27 +171,53 @@ export async function revokeMany(
   requestIds: readonly string[],
   input: { actorId: string; reason: string | null },
 ): Promise<BulkEndResult> {
-  const result: BulkEndResult = { ended: [], unchanged: [], failed: [] };
+  return endMany(deps, requestIds, { ...input, event: 'revoke' });
+}
+
+/**
+ * Expiries that fall due together, ended the same way (the revoke worker hands over the expiry
+ * jobs running at the same moment): one bulk REVOKE per role and one transaction instead of one
+ * of each per grant, so a burst of expiries does not queue up behind the audit chain's lock.
+ */
+export async function expireMany(deps: Deps, requestIds: readonly string[]): Promise<BulkEndResult> {
+  return endMany(deps, requestIds, { event: 'expire', actorId: 'system', reason: null });
+}
+
+type BulkEndInput = { event: 'expire' | 'revoke'; actorId: string; reason: string | null };
+
+const endStates = { expire: 'expired', revoke: 'revoked' } as const;
+
+async function endMany(
+  deps: Deps,
+  requestIds: readonly string[],
+  input: BulkEndInput,
+): Promise<BulkEndResult> {
+  const result: BulkEndResult = { ended: [], notDue: [], unchanged: [], failed: [] };
   for (let start = 0; start < requestIds.length; start += BULK_RECORD_BATCH) {
     const ids = requestIds.slice(start, start + BULK_RECORD_BATCH);
     const rows = await deps.db.accessRequest.findMany({ where: { id: { in: [...ids] } } });
     const found = new Set(rows.map((row) => row.id));
     for (const id of ids) if (!found.has(id)) result.unchanged.push({ id, why: `No request ${id}.` });
+    const now = deps.clock.now();
     const due: AccessRequest[] = [];
     for (const row of rows) {
-      const step = transition(row.state, 'revoke');
-      if (step.ok) due.push(row);
-      else result.unchanged.push({ id: row.id, why: `${row.id}: ${step.reason}; nothing to take back.` });
+      const step = transition(row.state, input.event);
+      if (!step.ok) {
+        result.unchanged.push({ id: row.id, why: `${row.id}: ${step.reason}; nothing to take back.` });
+      } else if (input.event === 'expire' && row.expiresAt && row.expiresAt > now) {
+        result.notDue.push(row);
+      } else {
+        due.push(row);
+      }
     }
     const { revoked, failed } = await revokeOnTargets(deps, due);
     result.failed.push(...failed);
-    const { ended, stale } = await recordRevocations(deps, revoked, input);
+    const { ended, stale } = await recordEnds(deps, revoked, input);
     result.ended.push(...ended);
     for (const request of stale) {
       try {
-        result.ended.push(
-          (await endGrant(deps, { requestId: request.id, event: 'revoke', ...input })).request,
-        );
+        const again = await endGrant(deps, { requestId: request.id, ...input });
+        (again.outcome === 'not-due' ? result.notDue : result.ended).push(again.request);
       } catch (error) {
         if (error instanceof Conflict || error instanceof NotFound) {
           result.unchanged.push({ id: request.id, why: error.message });
@@ -232,13 +278,14 @@ async function revokeOnTargets(
   return { revoked, failed };
 }
 
-async function recordRevocations(
+async function recordEnds(
   deps: Deps,
   seen: readonly AccessRequest[],
-  input: { actorId: string; reason: string | null },
+  input: BulkEndInput,
 ): Promise<{ ended: AccessRequest[]; stale: AccessRequest[] }> {
   if (seen.length === 0) return { ended: [], stale: [] };
   const reason = input.reason?.trim() || null;
+  const endState = endStates[input.event];
   const now = deps.clock.now();
   const { ended, stale, auditIds } = await deps.db.$transaction(async (tx) => {
     const ids = seen.map((request) => request.id).sort();
@@ -252,16 +299,16 @@ async function recordRevocations(
     if (due.length === 0) return { ended: [], stale, auditIds: [] };
     await tx.accessRequest.updateMany({
       where: { id: { in: due.map((request) => request.id) } },
-      data: { state: 'revoked', endedAt: now, endReason: reason, version: { increment: 1 } },
+      data: { state: endState, endedAt: now, endReason: reason, version: { increment: 1 } },
     });
     const auditIds = await appendAuditEvents(
       tx,
       due.map((request) => ({
         requestId: request.id,
         actor: input.actorId,
-        action: auditActionFor('revoked'),
+        action: auditActionFor(endState),
         fromState: request.state,
-        toState: 'revoked',
+        toState: endState,
         details: reason ? { reason } : {},
       })),
       now,
@@ -271,8 +318,14 @@ async function recordRevocations(
     });
     return { ended, stale, auditIds };
   });
-  deps.logger.info({ count: ended.length, actor: input.actorId }, 'access revoked in bulk');
-  deps.metrics.requestEnded('revoked', ended.length);
+  deps.logger.info({ count: ended.length, actor: input.actorId, state: endState }, 'access ended in bulk');
+  deps.metrics.requestEnded(endState, ended.length);
+  if (input.event === 'expire') {
+    for (const request of ended) {
+      if (request.expiresAt)
+        deps.metrics.expiryLateness((now.getTime() - request.expiresAt.getTime()) / 1000);
+    }
+  }
   await afterCommit(deps, '-', [
     () => deps.jobs.postAudit(auditIds),
     () => deps.jobs.notifyMany(ended, 'refresh'),

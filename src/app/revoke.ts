@@ -3,7 +3,7 @@ import { requireAdmin } from './admins.js';
 import { knownResource } from './approvers.js';
 import { recordDenial } from './deny.js';
 import type { Deps } from './deps.js';
-import { revokeMany } from './end-grant.js';
+import { guardEnds, revokeMany } from './end-grant.js';
 import { Conflict, checked, NotFound } from './errors.js';
 
 /**
@@ -101,6 +101,7 @@ export async function revokeGrants(
   requestIds: readonly string[],
   options: RevokeOptions,
 ): Promise<RevokeSummary> {
+  await guardEnds(deps, requestIds, 'revoke', options.actorId, options.reason);
   const result = await revokeMany(deps, requestIds, options);
   const retrying: string[] = [];
   for (const { id, error } of result.failed) {

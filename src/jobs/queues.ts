@@ -49,6 +49,8 @@ export interface Queues {
   idleCheckIntervalMs: number;
   /** How often drift detection runs; the sweep (re-)creates its job scheduler with it. */
   driftCheckIntervalMs: number;
+  /** How long a release or revoke tried outside a job has before its guard job finishes it. */
+  revokeGuardMs: number;
   close(): Promise<void>;
 }
 
@@ -72,6 +74,8 @@ export function createQueues(
   prefix: string,
   idleCheckIntervalMs = 60_000,
   driftCheckIntervalMs = 5 * 60_000,
+  // Longer than a target normally takes to answer (the webhook provider waits 10 s by default).
+  revokeGuardMs = 60_000,
 ): Queues {
   const options = { connection, prefix };
   const queues = {
@@ -90,6 +94,7 @@ export function createQueues(
     ...queues,
     idleCheckIntervalMs,
     driftCheckIntervalMs,
+    revokeGuardMs,
     close: async () => {
       await Promise.all(Object.values(queues).map((q) => q.close()));
     },
@@ -136,10 +141,22 @@ export function jobQueueFor(queues: Queues, now: () => Date, policy: Pick<Policy
       );
     },
     async retryRevoke(requestId, event, actorId, reason) {
-      await queues.revoke.add(
+      const job = await queues.revoke.add(
         event,
         { requestId, event, actorId, reason },
         { jobId: jobIds.revoke(requestId, event) },
+      );
+      // The attempt's guard (same id) is still waiting out its grace period: retry now instead.
+      if (await job.isDelayed()) await job.promote().catch(() => undefined);
+    },
+    async guardRevokes(requestIds, event, actorId, reason) {
+      if (requestIds.length === 0) return;
+      await queues.revoke.addBulk(
+        requestIds.map((requestId) => ({
+          name: event,
+          data: { requestId, event, actorId, reason },
+          opts: { ...jobOptions.revoke, jobId: jobIds.revoke(requestId, event), delay: queues.revokeGuardMs },
+        })),
       );
     },
     async notify(request, kind) {

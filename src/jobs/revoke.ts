@@ -3,17 +3,29 @@ import type { Deps } from '../app/deps.js';
 import { endGrant } from '../app/end-grant.js';
 import { Conflict, NotFound } from '../app/errors.js';
 import { appendAuditEvent } from '../audit/chain.js';
+import { createExpiryBatcher } from './expiry-batches.js';
 import type { RevokeJob } from './queues.js';
 import { startWorker, type WorkerSettings } from './workers.js';
+
+/**
+ * Expiry jobs wait in the batcher while the batch before them runs, so the worker holds many at
+ * once: with the default 20, a burst of expiries would be ended 20 at a time, each batch behind
+ * the last. Jobs of one grant are cheap to hold; the providers' pools bound the calls to targets.
+ */
+const REVOKE_CONCURRENCY = 200;
 
 /**
  * Ends grants: expiry (delayed jobs at `expiresAt`) and releases/revokes the provider could not
  * do at once. Never gives up; while the target keeps failing, the security channel is told.
  */
 export function startRevokeWorker(deps: Deps, settings: WorkerSettings) {
-  return startWorker<RevokeJob>('revoke', settings, async (job: Job<RevokeJob>) => {
+  const expire = createExpiryBatcher(deps);
+  const concurrency = settings.concurrency ?? REVOKE_CONCURRENCY;
+  return startWorker<RevokeJob>('revoke', { ...settings, concurrency }, async (job: Job<RevokeJob>) => {
     const { requestId, event, actorId, reason } = job.data;
     try {
+      // A retry goes on its own: a target that failed once must not hold up a batch of others.
+      if (event === 'expire' && job.attemptsMade === 0) return await expire(requestId);
       const result = await endGrant(deps, { requestId, event, actorId, reason });
       if (result.outcome === 'not-due' && result.request.expiresAt) {
         await deps.jobs.expireAt(requestId, result.request.expiresAt);

@@ -12,6 +12,13 @@ export interface WorkerSettings {
   /** First retry delay for revocations; doubles up to `maxRetryDelayMs`. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /**
+   * How long a job stays claimed by a process that stopped renewing the claim (it died), and how
+   * often workers look for such jobs to run again; BullMQ's 30 s each by default. Together they
+   * bound how late a job held by a killed process runs.
+   */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
 }
 
 /** A BullMQ worker with our defaults: capped exponential backoff and logged failures. */
@@ -26,6 +33,8 @@ export function startWorker<T>(
     connection: settings.connection,
     prefix: settings.prefix,
     concurrency: settings.concurrency ?? 20,
+    ...(settings.lockDurationMs ? { lockDuration: settings.lockDurationMs } : {}),
+    ...(settings.stalledIntervalMs ? { stalledInterval: settings.stalledIntervalMs } : {}),
     settings: {
       backoffStrategy: (attemptsMade: number) => Math.min(cap, base * 2 ** Math.max(0, attemptsMade - 1)),
     },

@@ -113,19 +113,27 @@ export function createPostgresProvider(
       const byRole = new Map<string, string[]>();
       for (const target of targets) {
         const { login, role } = namesOf(target);
-        byRole.set(role, [...(byRole.get(role) ?? []), login]);
+        const logins = byRole.get(role) ?? [];
+        logins.push(login);
+        byRole.set(role, logins);
       }
-      for (const [role, logins] of byRole) {
-        await run(role, async (client) => {
-          for (const login of logins) refuseProviderLogin(client, login);
-          // One statement for many grantees; it fails as a whole (e.g. a login was dropped), and
-          // the caller then revokes one by one, where a missing login is handled.
-          await client.query(
-            `REVOKE ${escapeIdentifier(role)} FROM ${logins.map(escapeIdentifier).join(', ')}`,
-          );
-          await endSessionsOf(client, logins, sessionEndWaitMs);
-        });
-      }
+      const everyLogin = [...new Set([...byRole.values()].flat())];
+      await run([...byRole.keys()].join(', '), async (client) => {
+        for (const login of everyLogin) refuseProviderLogin(client, login);
+        // One statement per role, many grantees each, sent as one query: a multi-statement query
+        // runs as one transaction, so it fails as a whole (e.g. a login was dropped) and the
+        // caller then revokes one by one, where a missing login is handled. One round trip for
+        // a whole batch of expiries or a freeze, however many roles it touches.
+        await client.query(
+          [...byRole]
+            .map(
+              ([role, logins]) =>
+                `REVOKE ${escapeIdentifier(role)} FROM ${logins.map(escapeIdentifier).join(', ')};`,
+            )
+            .join('\n'),
+        );
+        await endSessionsOf(client, everyLogin, sessionEndWaitMs);
+      });
     },
 
     async verify(target) {

@@ -14,6 +14,8 @@ export interface WebhookCall {
   body: Record<string, unknown>;
   signatureOk: boolean;
   status: number;
+  /** Path and query the call was sent to (tests give each caller its own URL to tell them apart). */
+  path: string;
 }
 
 export interface CannedAnswer {
@@ -29,6 +31,12 @@ export class FakeWebhookReceiver {
   readonly held = new Set<string>();
   readonly url: string;
   private readonly canned: CannedAnswer[] = [];
+  /**
+   * Runs for each call once it has been applied (the receiver already holds or dropped the
+   * grant) and before it is answered; an answer it returns replaces the normal one. Tests use it
+   * to stop the caller at exactly that point.
+   */
+  onCall: ((call: WebhookCall) => CannedAnswer | undefined) | undefined;
 
   constructor(
     private readonly server: Server,
@@ -53,7 +61,7 @@ export class FakeWebhookReceiver {
   }
 
   /** @internal */
-  answer(raw: Buffer, headers: Record<string, string | string[] | undefined>): CannedAnswer {
+  answer(raw: Buffer, headers: Record<string, string | string[] | undefined>, path = '/'): CannedAnswer {
     const check = verifyRecallSignature({
       secret: this.secret,
       timestamp: header(headers, 'x-jit-timestamp'),
@@ -67,8 +75,11 @@ export class FakeWebhookReceiver {
     const answer = !check.ok
       ? { status: 401, body: `bad signature: ${check.why}` }
       : (canned ?? this.apply(action, String(body.requestId)));
-    this.calls.push({ action, body, signatureOk: check.ok, status: answer.status });
-    return answer;
+    const call = { action, body, signatureOk: check.ok, status: answer.status, path };
+    const replaced = this.onCall?.(call);
+    if (replaced) call.status = replaced.status;
+    this.calls.push(call);
+    return replaced ?? answer;
   }
 
   private apply(action: string, requestId: string): CannedAnswer {
@@ -90,7 +101,7 @@ export async function startFakeWebhookReceiver(secret: string): Promise<FakeWebh
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const answer = (receiver as FakeWebhookReceiver).answer(Buffer.concat(chunks), req.headers);
+      const answer = (receiver as FakeWebhookReceiver).answer(Buffer.concat(chunks), req.headers, req.url);
       if (answer.hang) return;
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body ?? '');
     });
