@@ -1,0 +1,159 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pLimit from 'p-limit';
+import { type BenchWorld, createWorld } from './bot.js';
+import { seedActiveGrants } from './grants.js';
+import { countMemberships, dropRedisPrefix, redisUrl, uniqueName } from './services.js';
+import { type BenchResult, envInt, percentile, ratio } from './stats.js';
+
+/** Resources (roles); logins = grants / resources, so each (login, role) pair is granted once. */
+const ROLES = 10;
+
+/**
+ * Expiry lateness: N active grants (real memberships on PostgreSQL) due spread over one minute,
+ * each with its expiry job added the way the grant job adds it. The bot runs whole (every worker
+ * and the reconcile sweep). Lateness = `endedAt` (written in the transaction that records the
+ * end, after the REVOKE) − `expiresAt`.
+ *
+ * Baseline: raw BullMQ delayed jobs with the same due times, the bot's worker concurrency and a
+ * processor that does nothing; lateness = when the processor ran − due time.
+ */
+export async function expiryBench(): Promise<BenchResult> {
+  const total = envInt('BENCH_EXPIRY_N', 10_000);
+  const windowMs = envInt('BENCH_EXPIRY_WINDOW_MS', 60_000);
+  const leadMs = 10_000;
+
+  const baseline = await rawBullmqLateness(total, windowMs, leadMs);
+
+  const world = await createWorld({ roles: ROLES, logins: Math.ceil(total / ROLES) });
+  try {
+    const bot = await world.startBot();
+    const start = Date.now() + leadMs + 20_000;
+    const grants = await seedActiveGrants(world, (i) => new Date(start + (i * windowMs) / total), total);
+    const limit = pLimit(50);
+    await Promise.all(grants.map((g) => limit(() => bot.deps.jobs.expireAt(g.id, g.expiresAt))));
+    if (Date.now() > start) throw new Error('seeding took longer than the lead time; lower BENCH_EXPIRY_N');
+    const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+
+    await waitUntil(
+      async () => (await world.db.prisma.accessRequest.count({ where: { state: 'expired' } })) >= total,
+      start + windowMs + 10 * 60_000,
+    );
+    loopDelay.disable();
+    const followUps = await followUpsWaiting(world);
+    const rows = await world.db.prisma.accessRequest.findMany({
+      where: { state: 'expired' },
+      select: { expiresAt: true, endedAt: true },
+    });
+    const lateness = rows.map((r) => (r.endedAt as Date).getTime() - (r.expiresAt as Date).getTime());
+    const bySlice = latenessBySlice(rows, start, windowMs);
+    const left = await countMemberships(world.roles.roles, world.roles.logins);
+    const p50 = percentile(lateness, 50);
+    const p99 = percentile(lateness, 99);
+    const base50 = percentile(baseline, 50);
+    const base99 = percentile(baseline, 99);
+    return {
+      name: 'expiry',
+      baseline: 'raw BullMQ delayed jobs, same due times and concurrency, no-op processor',
+      rows: [
+        { metric: 'lateness p50', ours: p50, baseline: base50, unit: 'ms' },
+        {
+          metric: 'lateness p99',
+          ours: p99,
+          baseline: base99,
+          unit: 'ms',
+          goal: '< 1 s, ≤ 2×',
+          met: p99 < 1_000 && ratio(p99, base99) <= 2,
+        },
+        { metric: 'lateness max', ours: Math.max(...lateness), baseline: Math.max(...baseline), unit: 'ms' },
+      ],
+      notes: [
+        `${total} grants due within ${windowMs / 1000} s (${((total / windowMs) * 1000).toFixed(0)}/s), ${ROLES} roles × ${Math.ceil(total / ROLES)} logins`,
+        `expired: ${rows.length} of ${total}; memberships left on PostgreSQL: ${left}`,
+        `lateness p99 by tenth of the window (ms): ${bySlice.join(', ')}`,
+        `the bot's event loop delay while expiring: p50 ${ms(loopDelay.percentile(50))}, p99 ${ms(loopDelay.percentile(99))}`,
+        `follow-up jobs (DMs, card updates, audit posts) still waiting when the last grant had expired: ${followUps}`,
+      ],
+    };
+  } finally {
+    await world.close();
+  }
+}
+
+/** The baseline: lateness of each raw delayed job, in ms. */
+async function rawBullmqLateness(total: number, windowMs: number, leadMs: number): Promise<number[]> {
+  const prefix = uniqueName('jitbenchraw');
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue<{ due: number }>('raw-expiry', { connection, prefix });
+  const lateness: number[] = [];
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve;
+  });
+  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const worker = new Worker<{ due: number }>(
+    'raw-expiry',
+    async (job) => {
+      lateness.push(Date.now() - job.data.due);
+      if (lateness.length >= total) resolveDone();
+    },
+    { connection: workerConnection, prefix, concurrency: 20 },
+  );
+  try {
+    const start = Date.now() + leadMs;
+    const limit = pLimit(50);
+    await Promise.all(
+      Array.from({ length: total }, (_, i) =>
+        limit(async () => {
+          const due = start + (i * windowMs) / total;
+          await queue.add('expire', { due }, { jobId: `expire-${i}`, delay: Math.max(0, due - Date.now()) });
+        }),
+      ),
+    );
+    await done;
+    return lateness;
+  } finally {
+    await worker.close();
+    await queue.close();
+    connection.disconnect();
+    workerConnection.disconnect();
+    await dropRedisPrefix(prefix);
+  }
+}
+
+/** p99 lateness of the grants due in each tenth of the window: does the bot keep up? */
+function latenessBySlice(
+  rows: Array<{ expiresAt: Date | null; endedAt: Date | null }>,
+  start: number,
+  windowMs: number,
+): number[] {
+  const slices: number[][] = Array.from({ length: 10 }, () => []);
+  for (const row of rows) {
+    const due = (row.expiresAt as Date).getTime();
+    const slice = Math.min(9, Math.floor(((due - start) / windowMs) * 10));
+    slices[slice]?.push((row.endedAt as Date).getTime() - due);
+  }
+  return slices.map((samples) => percentile(samples, 99));
+}
+
+function ms(nanoseconds: number): string {
+  return `${(nanoseconds / 1e6).toFixed(0)} ms`;
+}
+
+async function followUpsWaiting(world: BenchWorld): Promise<number> {
+  const queues = world.bot?.queues;
+  if (!queues) return 0;
+  const counts = await Promise.all(
+    [queues.notify, queues.audit].map((queue) => queue.getJobCounts('waiting', 'prioritized')),
+  );
+  return counts.reduce((sum, c) => sum + (c.waiting ?? 0) + (c.prioritized ?? 0), 0);
+}
+
+async function waitUntil(condition: () => Promise<boolean>, deadline: number): Promise<void> {
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting for the grants to expire');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

@@ -1,0 +1,154 @@
+import { QueueEvents } from 'bullmq';
+import { Pool } from 'pg';
+import { approveRequest } from '../src/app/approve.js';
+import { releaseRequest } from '../src/app/end-grant.js';
+import { requestAccess } from '../src/app/request-access.js';
+import type { RunningBot } from '../src/bot.js';
+import { jobIds, queueNames } from '../src/jobs/queues.js';
+import { type BenchWorld, createWorld, people, requesterId, resourceName } from './bot.js';
+import { countMemberships, granterUrl } from './services.js';
+import { type BenchResult, envInt, since } from './stats.js';
+
+/**
+ * Full lifecycles per second: request → approve → grant → release, many at once, through the
+ * use cases the Slack handlers call (`requestAccess`, `approveRequest`, `releaseRequest`) and the
+ * real grant job, with every worker of the bot running (approver DMs, grant cards, audit posts to
+ * the fake Slack). Slack's HTTP front is left out: slack-ack measures it.
+ *
+ * Baseline: the same durable work done by hand, 50 at a time over the bot's pool sizes: per
+ * lifecycle one GRANT and one REVOKE on the target and four one-row committed writes (one per
+ * state change) in the bot's database.
+ */
+export async function lifecyclesBench(): Promise<BenchResult> {
+  const total = envInt('BENCH_LIFECYCLES_N', 2_000);
+  const concurrency = envInt('BENCH_LIFECYCLES_CONCURRENCY', 50);
+  const world = await createWorld({ roles: 1, logins: concurrency });
+  try {
+    const bot = await world.startBot();
+    const events = new QueueEvents(queueNames.grant, {
+      connection: { url: world.env.REDIS_URL },
+      prefix: world.queuePrefix,
+    });
+    events.setMaxListeners(0);
+    await events.waitUntilReady();
+    try {
+      const run = (n: number) => runLifecycles(bot, events, n, concurrency);
+      await run(Math.min(200, total));
+      await drained(bot);
+      const started = performance.now();
+      await run(total);
+      const toRelease = since(started);
+      await drained(bot);
+      const withFollowUps = since(started);
+
+      const floor = await floorRun(world, total, concurrency);
+      const released = await world.db.prisma.accessRequest.count({ where: { state: 'released' } });
+      const left = await countMemberships(world.roles.roles, world.roles.logins);
+      const calls = await world.slack.calls();
+      const perSecond = (total / toRelease) * 1000;
+      return {
+        name: 'lifecycles',
+        baseline: 'per lifecycle GRANT + REVOKE on the target and 4 one-row commits, same concurrency',
+        rows: [
+          {
+            metric: 'lifecycles/s (to release)',
+            ours: perSecond,
+            baseline: (total / floor) * 1000,
+            unit: '/s',
+            higherIsBetter: true,
+            goal: '≥ 200/s',
+            met: perSecond >= 200,
+          },
+          {
+            metric: 'lifecycles/s (follow-ups drained)',
+            ours: (total / withFollowUps) * 1000,
+            baseline: (total / floor) * 1000,
+            unit: '/s',
+            higherIsBetter: true,
+          },
+        ],
+        notes: [
+          `${total} lifecycles, ${concurrency} at a time (one requester each), after ${Math.min(200, total)} to warm up`,
+          `released: ${released} of ${total + Math.min(200, total)}; memberships left on PostgreSQL: ${left}`,
+          `"follow-ups drained": until no grant, revoke, notify or audit job is waiting or running`,
+          `Slack calls: ${Object.entries(calls)
+            .map(([method, n]) => `${method} ${n}`)
+            .join(', ')}`,
+        ],
+      };
+    } finally {
+      await events.close();
+    }
+  } finally {
+    await world.close();
+  }
+}
+
+async function runLifecycles(
+  bot: RunningBot,
+  events: QueueEvents,
+  total: number,
+  concurrency: number,
+): Promise<void> {
+  const { deps, queues } = bot;
+  const lane = async (laneIndex: number) => {
+    const requester = requesterId(laneIndex);
+    for (let i = laneIndex; i < total; i += concurrency) {
+      const request = await requestAccess(deps, {
+        requesterId: requester,
+        resource: resourceName(0),
+        duration: '1h',
+        reason: `benchmark lifecycle ${i}`,
+      });
+      const approval = await approveRequest(deps, request.id, people.approver);
+      if (approval.outcome !== 'approved') throw new Error(`${request.id} was not approved`);
+      const job = await queues.grant.getJob(jobIds.grant(request.id));
+      if (!job) throw new Error(`no grant job for ${request.id}`);
+      const outcome = await job.waitUntilFinished(events, 60_000);
+      if (outcome !== 'granted') throw new Error(`${request.id}: grant job said ${outcome}`);
+      const released = await releaseRequest(deps, request.id, requester);
+      if (released.state !== 'released') throw new Error(`${request.id} is ${released.state}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, (_, i) => lane(i)));
+}
+
+/** Until the follow-up work of the lifecycles so far is done. */
+async function drained(bot: RunningBot): Promise<void> {
+  const { grant, revoke, notify, audit } = bot.queues;
+  for (;;) {
+    const counts = await Promise.all(
+      [grant, revoke, notify, audit].map((queue) => queue.getJobCounts('waiting', 'active', 'prioritized')),
+    );
+    if (counts.every((c) => (c.waiting ?? 0) + (c.active ?? 0) + (c.prioritized ?? 0) === 0)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The baseline run; returns its duration in ms. */
+async function floorRun(world: BenchWorld, total: number, concurrency: number): Promise<number> {
+  const target = new Pool({ connectionString: granterUrl, max: 2 });
+  const own = new Pool({ connectionString: world.db.url, max: 10 });
+  await own.query('CREATE TABLE bench_floor (id serial PRIMARY KEY, lifecycle int, step text)');
+  const role = world.roles.roles[0] as string;
+  try {
+    const started = performance.now();
+    const lane = async (laneIndex: number) => {
+      const login = world.roles.logins[laneIndex] as string;
+      for (let i = laneIndex; i < total; i += concurrency) {
+        for (const step of ['created', 'approved']) {
+          await own.query('INSERT INTO bench_floor (lifecycle, step) VALUES ($1, $2)', [i, step]);
+        }
+        await target.query(`GRANT "${role}" TO "${login}"`);
+        await own.query('INSERT INTO bench_floor (lifecycle, step) VALUES ($1, $2)', [i, 'active']);
+        await target.query(`REVOKE "${role}" FROM "${login}"`);
+        await own.query('INSERT INTO bench_floor (lifecycle, step) VALUES ($1, $2)', [i, 'released']);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, total) }, (_, i) => lane(i)));
+    return since(started);
+  } finally {
+    await target.end();
+    await own.end();
+  }
+}
