@@ -85,7 +85,8 @@ export interface BenchWorld {
 /**
  * A database, roles, the Slack side and the bot's configuration. The bot itself starts on
  * `startBot()`, as production starts it, logging at `BENCH_LOG_LEVEL` (default `info`, as in
- * production) to /dev/null: the formatting is paid for, the terminal is not.
+ * production) to `BENCH_LOG_FILE` (default /dev/null: the formatting is paid for, the terminal
+ * is not).
  */
 export async function createWorld(options: { roles: number; logins: number }): Promise<BenchWorld> {
   const db = await createBenchDatabase();
@@ -102,7 +103,7 @@ export async function createWorld(options: { roles: number; logins: number }): P
     PORT: '0',
   });
   const queuePrefix = uniqueName('jitbench');
-  const logFile = await open('/dev/null', 'w');
+  const logFile = await open(process.env.BENCH_LOG_FILE || '/dev/null', 'w');
   const world: BenchWorld = {
     db,
     roles,

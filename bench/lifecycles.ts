@@ -30,6 +30,8 @@ export async function lifecyclesBench(): Promise<BenchResult> {
       prefix: world.queuePrefix,
     });
     events.setMaxListeners(0);
+    // Each waiting lifecycle listens for the queue closing while it waits for its grant job.
+    bot.queues.grant.setMaxListeners(0);
     await events.waitUntilReady();
     try {
       const run = (n: number) => runLifecycles(bot, events, n, concurrency);

@@ -19,6 +19,7 @@ import { startIdleRecallWorker } from './jobs/idle-recall.js';
 import { startNotifyWorker } from './jobs/notify.js';
 import { createQueues, jobQueueFor, type Queues } from './jobs/queues.js';
 import { startReconcileLoop } from './jobs/reconcile.js';
+import { createRevocationsFirst } from './jobs/revocations-first.js';
 import { startRevokeWorker } from './jobs/revoke.js';
 import type { WorkerSettings } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
@@ -123,6 +124,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     connection: workerRedis,
     prefix: options.queuePrefix ?? 'jit',
     logger,
+    revocationsFirst: createRevocationsFirst(),
     ...options.workers,
   };
   const notifier = createNotifier(deps, app.client);
@@ -149,7 +151,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     redis,
     workers,
     async stop() {
-      reconcile.stop();
+      await reconcile.stop();
       await app.stop().catch((err: unknown) => logger.warn({ err }, 'stopping the Slack app failed'));
       await Promise.all(workers.map((w) => w.close()));
       await queues.close();

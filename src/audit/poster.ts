@@ -27,7 +27,8 @@ export function startAuditPoster(
   client: WebClient,
   settings: WorkerSettings,
 ) {
-  return startWorker<AuditJob>('audit', { ...settings, concurrency: 1 }, async (job: Job<AuditJob>) =>
-    postAuditEvent(deps, client, BigInt(job.data.eventId)),
-  );
+  return startWorker<AuditJob>('audit', { ...settings, concurrency: 1 }, async (job: Job<AuditJob>) => {
+    await settings.revocationsFirst?.yieldToRevocations();
+    return postAuditEvent(deps, client, BigInt(job.data.eventId));
+  });
 }

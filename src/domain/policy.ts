@@ -61,6 +61,7 @@ export function checkDuration(
 }
 
 /** Control characters (other than whitespace); PostgreSQL text cannot even hold NUL. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
 export const controlCharacters = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
 export function checkReason(reason: string): Check<string> {

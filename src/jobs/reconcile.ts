@@ -16,7 +16,12 @@ import { jobIds, jobQueueFor, type Queues } from './queues.js';
  * (not a BullMQ repeatable job, which would vanish with Redis); each replica may run it, since
  * every job id is deterministic.
  */
-export async function reconcileQueues(deps: Deps, queues: Queues): Promise<ReconcileReport> {
+export async function reconcileQueues(
+  deps: Deps,
+  queues: Queues,
+  /** Aborted when the bot stops: the sweep ends early and leaves the rest to the next run. */
+  signal?: AbortSignal,
+): Promise<ReconcileReport> {
   const jobs = jobQueueFor(queues, () => deps.clock.now(), deps.policy);
   const report: ReconcileReport = {
     expiries: 0,
@@ -34,6 +39,7 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
     select: { id: true, expiresAt: true },
   });
   for (const { id, expiresAt } of active) {
+    if (signal?.aborted) return report;
     if (
       await ensureJob(queues.revoke, jobIds.expire(id, expiresAt as Date), () =>
         jobs.expireAt(id, expiresAt as Date),
@@ -42,6 +48,7 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
       report.expiries++;
   }
 
+  if (signal?.aborted) return report;
   const approved = await deps.db.accessRequest.findMany({
     where: { state: 'approved', updatedAt: { lt: settled } },
     select: { id: true },
@@ -81,9 +88,11 @@ export async function reconcileQueues(deps: Deps, queues: Queues): Promise<Recon
     take: 1_000,
   });
   for (const { id } of unposted) {
+    if (signal?.aborted) return report;
     if (await ensureJob(queues.audit, jobIds.audit(id), () => jobs.postAudit([id]))) report.auditPosts++;
   }
 
+  if (signal?.aborted) return report;
   // Reminders and timeouts of requests still waiting for approval.
   report.approvalDeadlines = await ensureApprovalDeadlines(deps, queues, settled);
 
@@ -127,17 +136,25 @@ export function startReconcileLoop(
   deps: Deps,
   queues: Queues,
   intervalMs: number,
-): { stop(): void; done: Promise<void> } {
+): { stop(): Promise<void>; done: Promise<void> } {
+  const stopping = new AbortController();
   let running: Promise<unknown> = Promise.resolve();
   const run = () => {
-    running = reconcileQueues(deps, queues).catch((err) => deps.logger.error({ err }, 'reconcile failed'));
+    running = reconcileQueues(deps, queues, stopping.signal).catch((err) =>
+      deps.logger.error({ err }, 'reconcile failed'),
+    );
     return running;
   };
   const first = run();
   const timer = setInterval(() => void run(), intervalMs);
   timer.unref();
   return {
-    stop: () => clearInterval(timer),
+    /** Stops the timer and waits for a sweep in progress, so it does not outlive the connections. */
+    async stop() {
+      clearInterval(timer);
+      stopping.abort();
+      await running;
+    },
     done: first.then(() => undefined),
   };
 }

@@ -21,7 +21,7 @@ const REVOKE_CONCURRENCY = 200;
 export function startRevokeWorker(deps: Deps, settings: WorkerSettings) {
   const expire = createExpiryBatcher(deps);
   const concurrency = settings.concurrency ?? REVOKE_CONCURRENCY;
-  return startWorker<RevokeJob>('revoke', { ...settings, concurrency }, async (job: Job<RevokeJob>) => {
+  const run = async (job: Job<RevokeJob>) => {
     const { requestId, event, actorId, reason } = job.data;
     try {
       // A retry goes on its own: a target that failed once must not hold up a batch of others.
@@ -37,7 +37,11 @@ export function startRevokeWorker(deps: Deps, settings: WorkerSettings) {
       if (shouldAlert(job.attemptsMade + 1)) await recordRevokeFailing(deps, job, error as Error);
       throw error;
     }
-  });
+  };
+  const gate = settings.revocationsFirst;
+  return startWorker<RevokeJob>('revoke', { ...settings, concurrency }, (job: Job<RevokeJob>) =>
+    gate ? gate.urgent(() => run(job)) : run(job),
+  );
 }
 
 /** Alert on the 3rd failed attempt, then at growing intervals so the channel is not flooded. */

@@ -2,6 +2,7 @@ import { type Processor, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type QueueKind, queueNames } from './queues.js';
+import type { RevocationsFirst } from './revocations-first.js';
 
 export interface WorkerSettings {
   connection: Redis;
@@ -19,6 +20,8 @@ export interface WorkerSettings {
    */
   lockDurationMs?: number;
   stalledIntervalMs?: number;
+  /** Shared by the process's workers: follow-up jobs wait while revocations run. */
+  revocationsFirst?: RevocationsFirst;
 }
 
 /** A BullMQ worker with our defaults: capped exponential backoff and logged failures. */

@@ -26,6 +26,9 @@ interface MessagePlace {
   channel: string;
 }
 
+/** DM channel ids remembered; the oldest is forgotten first. */
+const MAX_DM_CHANNELS = 10_000;
+
 /**
  * Sends the messages about a request: DMs to approvers, the grant's card in the security channel,
  * the requester's grant DM, in-place updates of all of those, and DMs to the requester. Everything
@@ -33,10 +36,18 @@ interface MessagePlace {
  * messages already posted (recorded in `slack_messages`) are not posted again.
  */
 export function createNotifier(deps: Deps, client: WebClient) {
+  // A person's DM with the app keeps its channel id, so it is opened once per person, not once per
+  // message (conversations.open is rate-limited like chat.postMessage).
+  const dmChannels = new Map<string, string>();
+
   async function openDm(userId: string): Promise<string> {
+    const known = dmChannels.get(userId);
+    if (known) return known;
     const opened = await client.conversations.open({ users: userId });
     const channel = opened.channel?.id;
     if (!channel) throw new Error(`conversations.open returned no channel for ${userId}`);
+    if (dmChannels.size >= MAX_DM_CHANNELS) dmChannels.delete(dmChannels.keys().next().value as string);
+    dmChannels.set(userId, channel);
     return channel;
   }
 
