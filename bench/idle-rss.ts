@@ -87,7 +87,7 @@ export async function idleRssBench(): Promise<BenchResult> {
         { metric: 'peak RSS (VmHWM)', ours: bot[1].peakMb, baseline: bare[1].peakMb, unit: 'MB' },
       ],
       notes: [
-        `RSS read from /proc/<pid>/status, counted from the "started" log line; node ${process.version}, no flags`,
+        `RSS read from /proc/<pid>/status, counted from the "started" log line; node ${process.version}, no command-line flags`,
         'V8 gives back the unused part of its young generation after a while idle, hence two readings',
       ],
     };

@@ -64,6 +64,12 @@ export async function slackAckBench(): Promise<BenchResult> {
 
     const answers = await world.slack.responses();
     const created = answers.texts.filter((text) => /JIT-[0-9A-Z]{6}/.test(text)).length;
+    const others = new Map<string, number>();
+    for (const text of answers.texts) {
+      if (/JIT-[0-9A-Z]{6}/.test(text) || text.startsWith('*jit-bot:')) continue;
+      const key = text.slice(0, 120);
+      others.set(key, (others.get(key) ?? 0) + 1);
+    }
     const all = [pacedBare, pacedHelp, pacedRequest, fullBare, fullHelp, fullRequest];
     return {
       name: 'slack-ack',
@@ -77,7 +83,8 @@ export async function slackAckBench(): Promise<BenchResult> {
       notes: [
         `${concurrency} senders; paced: ${paced} commands per run, one per sender per second; saturated: ${saturatedTotal} per run, back to back`,
         `saturated throughput (acks/s): bare ${rate(fullBare)}, help ${rate(fullHelp)}, request ${rate(fullRequest)}`,
-        `answers other than 200: ${all.reduce((n, r) => n + r.failures, 0)}; requests created and answered: ${created} of ${paced + saturatedTotal}`,
+        `answers other than 200: ${all.reduce((n, r) => n + r.failures, 0)}; requests created and answered: ${created} of ${paced + saturatedTotal}; answers refused by Slack: ${answers.failed}`,
+        ...[...others].map(([text, n]) => `other answers (${n}): ${text}`),
       ],
     };
   } finally {

@@ -1,15 +1,8 @@
-import { setFlagsFromString } from 'node:v8';
 import { startBot } from './bot.js';
 import { ConfigError, loadEnv } from './config/env.js';
 import { loadPolicy } from './config/policy.js';
 import { applyMigrations } from './db/migrate.js';
 import { createLogger } from './logger.js';
-
-// Prisma's query compiler is WebAssembly, and its start-up runs enough of it that V8 would
-// optimise most of the module at once: about 80 MB of resident memory held for the life of the
-// process. A larger tiering budget leaves code that runs only at start-up on the baseline
-// compiler, and still optimises what stays hot under load. Set before the first query compiles it.
-setFlagsFromString('--wasm-tiering-budget=100000000');
 
 /** Composition root: read config, migrate, start; stop cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {

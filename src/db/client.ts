@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 
@@ -11,7 +12,19 @@ const POOL_SIZE = 10;
 
 export const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 } as const;
 
+/**
+ * Prisma's query compiler is WebAssembly, and its start-up runs enough of it that V8 would
+ * optimise most of the module at once: about 80 MB of resident memory held for the life of the
+ * process (`npm run bench -- idle-rss`: 206 MB idle without this, 127 MB with it). A larger
+ * tiering budget leaves code that runs only at start-up on the baseline compiler and still
+ * optimises what stays hot under load. It must be set before the first query compiles the module.
+ */
+function leaveStartupWasmOnBaselineTier(): void {
+  setFlagsFromString('--wasm-tiering-budget=100000000');
+}
+
 export function createPrismaClient(databaseUrl: string): PrismaClient {
+  leaveStartupWasmOnBaselineTier();
   const adapter = new PrismaPg({
     connectionString: databaseUrl,
     max: POOL_SIZE,
