@@ -38,14 +38,31 @@ export async function reconcileQueues(
     where: { state: 'active', expiresAt: { not: null } },
     select: { id: true, expiresAt: true },
   });
-  for (const { id, expiresAt } of active) {
+  // Thousands of active grants are checked a chunk at a time, the chunk's lookups in flight
+  // together. A grant may end while the sweep runs; its job is then gone for a good reason, so
+  // the missing ones are read again and only those still active with the same expiry get a job.
+  for (let start = 0; start < active.length; start += EXPIRY_CHECK_CHUNK) {
     if (signal?.aborted) return report;
-    if (
-      await ensureJob(queues.revoke, jobIds.expire(id, expiresAt as Date), () =>
-        jobs.expireAt(id, expiresAt as Date),
+    const chunk = active.slice(start, start + EXPIRY_CHECK_CHUNK);
+    const missing = (
+      await Promise.all(
+        chunk.map(async (grant) =>
+          (await jobMissing(queues.revoke, jobIds.expire(grant.id, grant.expiresAt as Date))) ? grant : null,
+        ),
       )
-    )
+    ).filter((grant) => grant !== null);
+    if (missing.length === 0) continue;
+    const still = await deps.db.accessRequest.findMany({
+      where: { id: { in: missing.map((grant) => grant.id) }, state: 'active' },
+      select: { id: true, expiresAt: true },
+    });
+    const seenExpiry = new Map(missing.map((grant) => [grant.id, grant.expiresAt?.getTime()]));
+    for (const { id, expiresAt } of still) {
+      // Extended meanwhile: the extension added the job for its new expiry.
+      if (!expiresAt || seenExpiry.get(id) !== expiresAt.getTime()) continue;
+      await jobs.expireAt(id, expiresAt);
       report.expiries++;
+    }
   }
 
   if (signal?.aborted) return report;
@@ -121,15 +138,23 @@ export interface ReconcileReport {
  * since BullMQ would otherwise treat the add as a duplicate.
  */
 async function ensureJob(queue: Queue, jobId: string, add: () => Promise<void>): Promise<boolean> {
-  const existing = await queue.getJob(jobId);
-  if (existing) {
-    const state = await existing.getState();
-    if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
-    await existing.remove();
-  }
+  if (!(await jobMissing(queue, jobId))) return false;
   await add();
   return true;
 }
+
+/** True unless the job is waiting, delayed or running; a finished one is removed to make room. */
+async function jobMissing(queue: Queue, jobId: string): Promise<boolean> {
+  const existing = await queue.getJob(jobId);
+  if (!existing) return true;
+  const state = await existing.getState();
+  if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return false;
+  await existing.remove();
+  return true;
+}
+
+/** Active grants whose expiry jobs are looked up at once. */
+const EXPIRY_CHECK_CHUNK = 200;
 
 /** Runs the sweep now and then every `intervalMs`; failures are logged and retried next time. */
 export function startReconcileLoop(

@@ -95,6 +95,43 @@ describe('revocation', () => {
     await h.slash(users.alice, `release ${id}`);
   });
 
+  it('re-creates the expiry jobs of more active grants than one lookup chunk, and none for ended ones', async () => {
+    const due = new Date(Date.now() + 3_600_000);
+    const ids = Array.from(
+      { length: 250 },
+      (_, i) => `JIT-SW${i.toString(36).toUpperCase().padStart(4, '0')}`,
+    );
+    await h.db.prisma.accessRequest.createMany({
+      data: ids.map((id, i) => ({
+        id,
+        requesterId: users.alice,
+        resource: 'prod-db-write',
+        reason: 'sweep test',
+        durationSec: 3_600,
+        state: i === 0 ? ('expired' as const) : ('active' as const),
+        version: 2,
+        identity: h.login('alice'),
+        expiresAt: due,
+      })),
+    });
+    try {
+      const report = await reconcileQueues(h.bot.deps, h.bot.queues);
+      expect(report.expiries).toBe(249);
+      const states = await Promise.all(
+        ids.map(
+          async (id) => (await h.bot.queues.revoke.getJob(jobIds.expire(id, due)))?.getState() ?? 'none',
+        ),
+      );
+      expect(states[0]).toBe('none');
+      expect(new Set(states.slice(1))).toEqual(new Set(['delayed']));
+      // A second sweep finds every job in place.
+      expect((await reconcileQueues(h.bot.deps, h.bot.queues)).expiries).toBe(0);
+    } finally {
+      await Promise.all(ids.map((id) => h.bot.queues.revoke.remove(jobIds.expire(id, due))));
+      await h.db.prisma.accessRequest.deleteMany({ where: { id: { in: ids } } });
+    }
+  });
+
   it('accepts a request while Redis is away, and the sweep asks the approvers afterwards', async () => {
     h.bot.redis.disconnect();
     const id = await h.request(users.alice, 'prod-db-write', '30m'); // answered, not hung
