@@ -120,11 +120,12 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   registerActions(app, deps);
   registerHome(app, deps);
 
+  const revocationsFirst = createRevocationsFirst();
   const settings: WorkerSettings = {
     connection: workerRedis,
     prefix: options.queuePrefix ?? 'jit',
     logger,
-    revocationsFirst: createRevocationsFirst(),
+    revocationsFirst,
     ...options.workers,
   };
   const notifier = createNotifier(deps, app.client);
@@ -138,7 +139,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     startIdleRecallWorker(deps, settings, redis, queues.idleCheckIntervalMs),
     startDriftWorker(deps, settings, queues),
   ];
-  const reconcile = startReconcileLoop(deps, queues, options.reconcileIntervalMs ?? 30_000);
+  const reconcile = startReconcileLoop(deps, queues, options.reconcileIntervalMs ?? 30_000, () =>
+    revocationsFirst.yieldToRevocations(),
+  );
   await reconcile.done;
   const port = await startSlackApp(app, env);
   logger.info({ port, mode: env.SLACK_APP_TOKEN ? 'socket' : 'http' }, 'jit-bot started');
