@@ -187,6 +187,9 @@ type BulkEndInput = { event: 'expire' | 'revoke'; actorId: string; reason: strin
 
 const endStates = { expire: 'expired', revoke: 'revoked' } as const;
 
+/** A batch slower than this is logged with where its time went. */
+const SLOW_BATCH_MS = 1_000;
+
 async function endMany(
   deps: Deps,
   requestIds: readonly string[],
@@ -210,9 +213,22 @@ async function endMany(
         due.push(row);
       }
     }
+    const started = performance.now();
     const { revoked, failed } = await revokeOnTargets(deps, due);
     result.failed.push(...failed);
+    const targetsDone = performance.now();
     const { ended, stale } = await recordEnds(deps, revoked, input);
+    const recorded = performance.now();
+    if (recorded - started > SLOW_BATCH_MS) {
+      deps.logger.warn(
+        {
+          grants: due.length,
+          targetMs: Math.round(targetsDone - started),
+          recordMs: Math.round(recorded - targetsDone),
+        },
+        'slow revocation batch',
+      );
+    }
     result.ended.push(...ended);
     for (const request of stale) {
       try {
