@@ -129,7 +129,7 @@ export interface SweepOptions {
   signal?: AbortSignal;
   /**
    * Awaited before each chunk of lookups: the sweep is upkeep, and a burst of expiries must not
-   * wait behind thousands of them (with 10,000 active grants it once delayed revocations by 2 s).
+   * wait behind the thousands of Redis lookups a sweep makes when thousands of grants are active.
    */
   beforeChunk?: () => Promise<void>;
 }
