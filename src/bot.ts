@@ -139,8 +139,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     startIdleRecallWorker(deps, settings, redis, queues.idleCheckIntervalMs),
     startDriftWorker(deps, settings, queues),
   ];
+  // The sweep's chunks take their turn like follow-up jobs.
   const reconcile = startReconcileLoop(deps, queues, options.reconcileIntervalMs ?? 30_000, () =>
-    revocationsFirst.yieldToRevocations(),
+    revocationsFirst.followUp(async () => undefined),
   );
   await reconcile.done;
   const port = await startSlackApp(app, env);

@@ -28,7 +28,7 @@ export function startAuditPoster(
   settings: WorkerSettings,
 ) {
   return startWorker<AuditJob>('audit', { ...settings, concurrency: 1 }, async (job: Job<AuditJob>) => {
-    await settings.revocationsFirst?.yieldToRevocations();
-    return postAuditEvent(deps, client, BigInt(job.data.eventId));
+    const post = () => postAuditEvent(deps, client, BigInt(job.data.eventId));
+    return settings.revocationsFirst ? settings.revocationsFirst.followUp(post) : post();
   });
 }

@@ -9,7 +9,7 @@ export interface NotificationSender {
 /** Sends Slack messages about requests; Slack errors (429, 5xx) are retried with backoff. */
 export function startNotifyWorker(sender: NotificationSender, settings: WorkerSettings) {
   return startWorker<NotifyJob>('notify', settings, async (job: Job<NotifyJob>) => {
-    await settings.revocationsFirst?.yieldToRevocations();
-    await sender.send(job.data);
+    const send = () => sender.send(job.data);
+    await (settings.revocationsFirst ? settings.revocationsFirst.followUp(send) : send());
   });
 }

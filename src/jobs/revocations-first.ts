@@ -1,34 +1,39 @@
 /**
- * Revocations first. The bot's workers share one event loop, so a burst of follow-up work (DMs,
- * card updates, audit posts: three or four Slack calls for every grant that ends) would take CPU
- * from the revocations that caused it, and grants falling due together would be taken back late.
- * Follow-up jobs therefore wait while a revocation is running in this process, for at most
- * `maxWaitMs`, so they are delayed during a burst but never starved. The reconcile sweep waits
- * the same way before each chunk of its job lookups.
+ * Revocations first. The bot's workers share one event loop and one database pool, so a burst of
+ * follow-up work (DMs, card updates, audit posts: three or four Slack calls and several queries
+ * for every grant that ends) would take both from the revocations that caused it, and grants
+ * falling due together would be taken back late. While a revocation is running in this process,
+ * follow-up jobs therefore go `trickle` at a time: they keep moving, so none is starved, but they
+ * cannot crowd the revocations out. The reconcile sweep waits its turn the same way before each
+ * chunk of its job lookups.
  *
- * Measured with `npm run bench -- expiry` (10,000 grants due within a minute, 2 cores): the p99
- * lateness of a revocation fell from about 680 ms to under 150 ms in most runs (bench/README.md).
+ * Measured with `npm run bench -- expiry` (10,000 grants due within a minute, 2 cores): see
+ * bench/README.md.
  */
 export interface RevocationsFirst {
-  /** Runs `work` as a revocation: follow-up work waits until it is done. */
+  /** Runs `work` as a revocation. */
   urgent<T>(work: () => Promise<T>): Promise<T>;
-  /** Resolves once no revocation is running, or after `maxWaitMs` at the latest. */
-  yieldToRevocations(): Promise<void>;
+  /** Runs `work` at once when no revocation is running, else when one of the trickle slots is free. */
+  followUp<T>(work: () => Promise<T>): Promise<T>;
   /** Revocations running now. */
   running(): number;
 }
 
-/** How long a follow-up job waits at most for revocations to finish before it runs anyway. */
-export const DEFAULT_FOLLOW_UP_MAX_WAIT_MS = 2_000;
+/** Follow-up jobs let through at once while revocations run. */
+export const DEFAULT_FOLLOW_UP_TRICKLE = 2;
 
-export function createRevocationsFirst(maxWaitMs = DEFAULT_FOLLOW_UP_MAX_WAIT_MS): RevocationsFirst {
+export function createRevocationsFirst(trickle = DEFAULT_FOLLOW_UP_TRICKLE): RevocationsFirst {
   let running = 0;
-  let waiters: Array<() => void> = [];
+  let inSlots = 0;
+  const waiting: Array<() => void> = [];
 
-  const wakeAll = () => {
-    const woken = waiters;
-    waiters = [];
-    for (const wake of woken) wake();
+  /** Lets waiting follow-ups through: all of them when no revocation runs, else up to the free slots. */
+  const admit = () => {
+    while (waiting.length > 0 && (running === 0 || inSlots < trickle)) {
+      const next = waiting.shift() as () => void;
+      inSlots += 1; // taken now, before the next one is considered
+      next();
+    }
   };
 
   return {
@@ -38,22 +43,21 @@ export function createRevocationsFirst(maxWaitMs = DEFAULT_FOLLOW_UP_MAX_WAIT_MS
         return await work();
       } finally {
         running -= 1;
-        if (running === 0) wakeAll();
+        admit();
       }
     },
-    yieldToRevocations() {
-      if (running === 0) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          waiters = waiters.filter((waiter) => waiter !== wake);
-          resolve();
-        }, maxWaitMs);
-        waiters.push(wake);
+    async followUp(work) {
+      if (running === 0 && waiting.length === 0) return work();
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        admit();
       });
+      try {
+        return await work();
+      } finally {
+        inSlots -= 1;
+        admit();
+      }
     },
     running: () => running,
   };

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRevocationsFirst } from '../../src/jobs/revocations-first.js';
 
 function deferred() {
@@ -9,63 +9,75 @@ function deferred() {
   return { promise, resolve };
 }
 
-/** Whether `promise` has settled once pending callbacks have run. */
-async function settled(promise: Promise<unknown>): Promise<boolean> {
-  let done = false;
-  void promise.then(() => {
-    done = true;
-  });
-  await new Promise((resolve) => setImmediate(resolve));
-  return done;
+/** Lets pending callbacks run. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A follow-up that records when it starts and finishes when told to. */
+function followUps(gate: ReturnType<typeof createRevocationsFirst>, count: number) {
+  const started: number[] = [];
+  const finish = Array.from({ length: count }, () => deferred());
+  const done = finish.map((f, i) =>
+    gate.followUp(async () => {
+      started.push(i);
+      await f.promise;
+      return i;
+    }),
+  );
+  return { started, finish, done };
 }
 
 describe('revocations first', () => {
-  afterEach(() => {
-    vi.useRealTimers();
+  it('runs follow-up work at once when no revocation runs', async () => {
+    const gate = createRevocationsFirst(1);
+    const work = followUps(gate, 3);
+    await settle();
+    expect(work.started).toEqual([0, 1, 2]);
+    for (const f of work.finish) f.resolve();
+    expect(await Promise.all(work.done)).toEqual([0, 1, 2]);
   });
 
-  it('lets follow-up work through at once when no revocation runs', async () => {
-    const gate = createRevocationsFirst();
+  it('lets follow-ups through only a trickle at a time while revocations run, and all once they end', async () => {
+    const gate = createRevocationsFirst(2);
+    const revocation = deferred();
+    const revoking = gate.urgent(() => revocation.promise);
+    expect(gate.running()).toBe(1);
+
+    const work = followUps(gate, 5);
+    await settle();
+    expect(work.started).toEqual([0, 1]);
+
+    // A slot freed while the revocation still runs goes to the next one in line.
+    work.finish[0]?.resolve();
+    await work.done[0];
+    await settle();
+    expect(work.started).toEqual([0, 1, 2]);
+
+    revocation.resolve();
+    await revoking;
+    await settle();
     expect(gate.running()).toBe(0);
-    expect(await settled(gate.yieldToRevocations())).toBe(true);
+    expect(work.started).toEqual([0, 1, 2, 3, 4]);
+    for (const f of work.finish) f.resolve();
+    expect(await Promise.all(work.done)).toEqual([0, 1, 2, 3, 4]);
   });
 
-  it('holds follow-up work while revocations run and releases it when the last one ends', async () => {
-    const gate = createRevocationsFirst(60_000);
-    const first = deferred();
-    const second = deferred();
-    const revocations = [gate.urgent(() => first.promise), gate.urgent(() => second.promise)];
-    expect(gate.running()).toBe(2);
-
-    const followUp = gate.yieldToRevocations();
-    first.resolve();
-    await revocations[0];
-    expect(await settled(followUp)).toBe(false);
-
-    second.resolve();
-    await revocations[1];
-    expect(gate.running()).toBe(0);
-    expect(await settled(followUp)).toBe(true);
-  });
-
-  it('never starves follow-up work: it runs after the longest wait even while revocations go on', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const gate = createRevocationsFirst(2_000);
+  it('never starves follow-ups while revocations keep coming', async () => {
+    const gate = createRevocationsFirst(1);
     const endless = deferred();
-    const revocation = gate.urgent(() => endless.promise);
-
-    const followUp = gate.yieldToRevocations();
-    vi.advanceTimersByTime(1_999);
-    expect(await settled(followUp)).toBe(false);
-    vi.advanceTimersByTime(1);
-    expect(await settled(followUp)).toBe(true);
-
+    const revoking = gate.urgent(() => endless.promise);
+    const work = followUps(gate, 3);
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      expect(work.started).toHaveLength(i + 1);
+      work.finish[i]?.resolve();
+      await work.done[i];
+    }
     endless.resolve();
-    await revocation;
+    await revoking;
   });
 
-  it('counts a revocation that failed as finished, and passes its result or error through', async () => {
-    const gate = createRevocationsFirst(60_000);
+  it('counts a revocation that failed as finished, and passes results and errors through', async () => {
+    const gate = createRevocationsFirst(1);
     await expect(gate.urgent(async () => 'ended')).resolves.toBe('ended');
     await expect(
       gate.urgent(async () => {
@@ -73,6 +85,11 @@ describe('revocations first', () => {
       }),
     ).rejects.toThrow('target down');
     expect(gate.running()).toBe(0);
-    expect(await settled(gate.yieldToRevocations())).toBe(true);
+    await expect(
+      gate.followUp(async () => {
+        throw new Error('slack down');
+      }),
+    ).rejects.toThrow('slack down');
+    await expect(gate.followUp(async () => 'posted')).resolves.toBe('posted');
   });
 });
