@@ -16,10 +16,31 @@ export interface GrantTarget {
   grant: Record<string, unknown>;
   /** When the grant is due to end; informational for providers that can enforce it themselves. */
   expiresAt: Date;
+  /**
+   * What `prepare` said the grant would create besides the access itself (an organization
+   * membership, say), as recorded on the request before the grant ran. Revoke and verify use it
+   * to take back and check those too. Empty when there was nothing.
+   */
+  details?: Readonly<Record<string, unknown>>;
 }
 
 export interface Provider {
   readonly type: string;
+  /**
+   * Refuses (`InvalidInput`, saying why) an identity this provider must never grant to: one it
+   * could not fully take back (a superuser whose sessions cannot be ended), a shared or service
+   * account, a group. Asked when the request is made, and `grant` checks again itself. Throws
+   * `ProviderUnavailable` when it cannot look right now.
+   */
+  checkIdentity?(target: GrantTarget): Promise<void>;
+  /**
+   * Asked before every grant attempt: what the grant would create besides the access itself (e.g.
+   * `{ orgMembership: 'created' }` for a user not yet in the organization). The caller records
+   * the answer on the request *before* calling `grant`, merged with what earlier attempts said,
+   * and passes it back as `target.details` to grant, revoke and verify: a crash between the
+   * target and the record cannot lose what has to be taken back.
+   */
+  prepare?(target: GrantTarget): Promise<Record<string, unknown>>;
   grant(target: GrantTarget): Promise<void>;
   revoke(target: GrantTarget): Promise<void>;
   /**
