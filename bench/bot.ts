@@ -49,6 +49,7 @@ export function policyYaml(roles: readonly string[]): string {
 timezone: UTC
 securityChannel: ${securityChannel}
 admins: { users: [${people.admin}] }
+identity: { emailDomains: [example.com] }
 providers:
   pg:
     type: postgres

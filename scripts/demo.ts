@@ -74,6 +74,7 @@ async function main(): Promise<void> {
     `
 securityChannel: C0SECURITY
 admins: { users: [${people.sec}] }
+identity: { emailDomains: [example.com] }
 providers:
   proddb:
     type: postgres

@@ -19,6 +19,7 @@ import { startIdleRecallWorker } from './jobs/idle-recall.js';
 import { startNotifyWorker } from './jobs/notify.js';
 import { createQueues, jobQueueFor, type Queues } from './jobs/queues.js';
 import { startReconcileLoop } from './jobs/reconcile.js';
+import { reportGrantsOutsidePolicy } from './app/policy-changes.js';
 import { createRevocationsFirst } from './jobs/revocations-first.js';
 import { startRevokeWorker } from './jobs/revoke.js';
 import type { WorkerSettings } from './jobs/workers.js';
@@ -139,6 +140,9 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     startIdleRecallWorker(deps, settings, redis, queues.idleCheckIntervalMs),
     startDriftWorker(deps, settings, queues),
   ];
+  await reportGrantsOutsidePolicy(deps).catch((err: unknown) =>
+    logger.error({ err }, 'could not compare active grants with the policy file'),
+  );
   // The sweep's chunks take their turn like follow-up jobs.
   const reconcile = startReconcileLoop(deps, queues, options.reconcileIntervalMs ?? 30_000, () =>
     revocationsFirst.followUp(async () => undefined),

@@ -26,14 +26,14 @@ export async function approvalLevelsFor(
 
 /** The resource's policy, or `InvalidInput` listing the resources there are. */
 export function knownResource(deps: Pick<Deps, 'policy'>, name: string, field?: string): ResourcePolicy {
-  const resource = deps.policy.resources[name];
+  const resource = Object.hasOwn(deps.policy.resources, name) ? deps.policy.resources[name] : undefined;
   if (resource) return resource;
   const known = Object.keys(deps.policy.resources).sort().join(', ');
   throw new InvalidInput(`Unknown resource "${name}". Available: ${known}.`, field ? { field } : {});
 }
 
 export function resourcePolicy(deps: Pick<Deps, 'policy'>, name: string): ResourcePolicy {
-  const resource = deps.policy.resources[name];
+  const resource = Object.hasOwn(deps.policy.resources, name) ? deps.policy.resources[name] : undefined;
   if (!resource) throw new NotFound(`Resource ${name} is no longer in the policy file.`);
   return resource;
 }

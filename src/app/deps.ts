@@ -46,12 +46,18 @@ export interface SlackUser {
   isGuest: boolean;
   isBot: boolean;
   deleted: boolean;
+  /** The account's home team (users.info `team_id`); another team's means Slack Connect. */
+  teamId: string | null;
+  /** users.info `is_stranger`: from outside the workspace the token belongs to. */
+  isStranger: boolean;
 }
 
 /** Slack's user directory, cached by the implementation (users.info is rate limited). */
 export interface Directory {
   user(userId: string): Promise<SlackUser>;
   groupMembers(groupId: string): Promise<readonly string[]>;
+  /** The team the bot is installed in (auth.test), or null when Slack cannot say right now. */
+  homeTeamId(): Promise<string | null>;
 }
 
 /** Messages the bot sends about a request; rendered from the request's state when sent. */
@@ -87,6 +93,11 @@ export interface JobQueue {
     actorId: string,
     reason: string | null,
   ): Promise<void>;
+  /**
+   * The cleanup revoke a request owes (`cleanupNeeded`): a grant that may have landed after the
+   * request ended. Retried and alerted like an expiry; the sweep re-creates it if Redis lost it.
+   */
+  cleanupRevoke(requestId: string): Promise<void>;
   /**
    * Before a release or revoke is tried outside a job (a click, a command, a hook): the same
    * jobs as `retryRevoke`, due only after a grace period. If the process dies between the target

@@ -317,6 +317,17 @@ async function recordEnds(
       where: { id: { in: due.map((request) => request.id) } },
       data: { state: endState, endedAt: now, endReason: reason, version: { increment: 1 } },
     });
+    // As in applyTransition: an approved request whose grant attempt had started owes a cleanup.
+    const owing = due.filter((request) => {
+      const row = current.get(request.id);
+      return row?.state === 'approved' && row.grantStartedAt !== null;
+    });
+    if (owing.length > 0) {
+      await tx.accessRequest.updateMany({
+        where: { id: { in: owing.map((request) => request.id) } },
+        data: { cleanupNeeded: true },
+      });
+    }
     const auditIds = await appendAuditEvents(
       tx,
       due.map((request) => ({

@@ -1,10 +1,11 @@
-import { mayHoldAccess } from '../domain/lifecycle.js';
-import type { AccessRequest } from '../generated/prisma/client.js';
+import { isFinal } from '../domain/lifecycle.js';
+import type { AccessRequest, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import type { Deps } from './deps.js';
 import { endGrant } from './end-grant.js';
 import { InvalidInput } from './errors.js';
 import { freezesCovering, frozenReason } from './freeze.js';
+import { policyChange, snapshotOf } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
 import { applyTransition, lockRequest, StaleVersion } from './transition.js';
 
@@ -14,19 +15,47 @@ export type GrantOutcome = 'granted' | 'failed' | 'skipped' | 'frozen';
  * Grants an approved request on its target and makes it active. Runs in the grant job: a
  * passing provider failure (`ProviderUnavailable`) is thrown so the job retries; a permanent one
  * ends the request in `grant_failed`. Idempotent: a request that is not `approved` is skipped.
+ *
+ * What is granted is the request's snapshot, which approvers saw. If the policy file has since
+ * changed that resource's grant (or dropped it), nothing is granted: the request fails and has to
+ * be asked for again, so neither the old grant nor an unapproved new one goes out.
  */
 export async function grantAccess(deps: Deps, requestId: string): Promise<GrantOutcome> {
   const request = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
-  if (request?.state !== 'approved') return 'skipped';
+  if (!request) return 'skipped';
+  if (request.state !== 'approved') {
+    // A run of this job that died after the target granted: the request ended meanwhile.
+    if (isFinal(request.state) && request.cleanupNeeded) await deps.jobs.cleanupRevoke(requestId);
+    return 'skipped';
+  }
   const [frozen] = await freezesCovering(deps, request);
   if (frozen) {
     // Approved before the freeze, granted after it: never. approved → revoked, nothing on the target.
     await endGrant(deps, { requestId, event: 'revoke', actorId: 'system', reason: frozenReason(frozen) });
     return 'frozen';
   }
+  const changed = policyChange(deps.policy, request);
+  if (changed) {
+    await failGrant(deps, requestId, `Not granted: since it was approved, ${changed}. Ask again.`);
+    return 'failed';
+  }
   const expiresAt = new Date(deps.clock.now().getTime() + request.durationSec * 1000);
-  const { provider, target } = grantTargetFor(deps, request, expiresAt);
   const log = deps.logger.child({ requestId });
+
+  let started: AccessRequest | null;
+  let granting: ReturnType<typeof grantTargetFor>;
+  try {
+    granting = grantTargetFor(deps, request, expiresAt);
+    if (granting.provider.checkIdentity) await granting.provider.checkIdentity(granting.target);
+    started = await recordGrantStart(deps, request, granting);
+  } catch (error) {
+    if (!(error instanceof InvalidInput)) throw error;
+    await failGrant(deps, requestId, error.message);
+    return 'failed';
+  }
+  if (!started) return 'skipped';
+  const { provider } = granting;
+  const target = grantTargetFor(deps, started, expiresAt).target;
 
   try {
     await provider.grant(target);
@@ -43,7 +72,7 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
         actor: 'system',
         data: { grantedAt: deps.clock.now(), expiresAt },
         details: { identity: request.identity, expiresAt: expiresAt.toISOString() },
-        expectVersion: request.version,
+        expectVersion: started.version,
       }),
     );
     log.info({ expiresAt }, 'access granted');
@@ -57,18 +86,51 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
     return 'granted';
   } catch (error) {
     if (!(error instanceof StaleVersion)) throw error;
-    // The request moved on while we were granting (revoked, or another worker granted it). If it
-    // may no longer hold access, take back what we just gave.
+    // The request moved on while we were granting (revoked, frozen, or another worker granted
+    // it). If it may no longer hold access, what we just gave is taken back by the same durable,
+    // retried and alerted path as an expiry.
     const now = await deps.db.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
-    if (!mayHoldAccess(now.state)) await provider.revoke(target);
+    if (isFinal(now.state)) await owesCleanup(deps, requestId);
     log.info({ state: now.state }, 'request changed while granting');
     return 'skipped';
   }
 }
 
 /**
- * Ends an approved request in `grant_failed`. The provider is asked to revoke as well, in case
- * the failed attempt left anything behind; that cleanup is best effort.
+ * Before the provider is called: the start of the attempt and what the provider says it will
+ * create (`prepare`), merged over earlier attempts, written to the request. A crash after the
+ * target acted cannot lose what has to be taken back. Null when the request is no longer approved.
+ */
+async function recordGrantStart(
+  deps: Deps,
+  request: AccessRequest,
+  { provider, target, snapshot }: ReturnType<typeof grantTargetFor>,
+): Promise<AccessRequest | null> {
+  const created = provider.prepare ? await provider.prepare(target) : {};
+  return deps.db.$transaction(async (tx) => {
+    const current = await lockRequest(tx, request.id);
+    if (current.state !== 'approved') return null;
+    const stored = snapshotOf(deps.policy, current) ?? snapshot;
+    const grantSnapshot = { ...stored, details: { ...stored.details, ...created } };
+    return tx.accessRequest.update({
+      where: { id: request.id },
+      data: {
+        grantSnapshot: grantSnapshot as Prisma.InputJsonObject,
+        grantStartedAt: current.grantStartedAt ?? deps.clock.now(),
+      },
+    });
+  });
+}
+
+/** Marks the cleanup as owed (so the sweep keeps it alive) and hands it to the revoke queue. */
+async function owesCleanup(deps: Deps, requestId: string): Promise<void> {
+  await deps.db.accessRequest.update({ where: { id: requestId }, data: { cleanupNeeded: true } });
+  await deps.jobs.cleanupRevoke(requestId);
+}
+
+/**
+ * Ends an approved request in `grant_failed`. Anything a failed attempt may have left on the
+ * target is taken back by the cleanup revoke, durable and retried like an expiry.
  */
 export async function failGrant(deps: Deps, requestId: string, why: string): Promise<AccessRequest | null> {
   const result = await deps.db.$transaction(async (tx) => {
@@ -83,13 +145,8 @@ export async function failGrant(deps: Deps, requestId: string, why: string): Pro
   });
   if (!result) return null;
   deps.logger.warn({ requestId, why }, 'grant failed');
-  try {
-    const { provider, target } = grantTargetFor(deps, result.request, deps.clock.now());
-    await provider.revoke(target);
-  } catch (error) {
-    deps.logger.warn({ requestId, err: error }, 'cleanup revoke after a failed grant did not succeed');
-  }
   await afterCommit(deps, requestId, [
+    ...(result.request.cleanupNeeded ? [() => deps.jobs.cleanupRevoke(requestId)] : []),
     () => deps.jobs.postAudit([result.auditId]),
     () => deps.jobs.notify(result.request, 'refresh'),
     () => deps.jobs.notify(result.request, 'tell-requester'),

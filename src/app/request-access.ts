@@ -1,7 +1,6 @@
 import { appendAuditEvent } from '../audit/chain.js';
 import type { ResourcePolicy } from '../config/policy.js';
 import { formatDuration, parseDuration } from '../domain/duration.js';
-import { resolveIdentity } from '../domain/identity.js';
 import { newRequestId } from '../domain/ids.js';
 import type { OptOutRuleId } from '../domain/opt-out.js';
 import {
@@ -15,8 +14,10 @@ import { type AccessRequest, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, knownResource } from './approvers.js';
 import type { Deps, SlackUser } from './deps.js';
-import { checked, InvalidInput, NotAllowed } from './errors.js';
+import { checked, InvalidInput, NotAllowed, ProviderUnavailable } from './errors.js';
 import { freezesCovering } from './freeze.js';
+import { type GrantSnapshot, snapshotFromPolicy } from './grant-snapshot.js';
+import { auditIdentityRefusal, requesterIdentity } from './identity.js';
 import { applyTransition, type TransitionInput, type Tx } from './transition.js';
 
 export interface AccessRequestInput {
@@ -50,15 +51,10 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
   const reason = checked(checkReason(input.reason), 'reason');
 
   const user = await deps.directory.user(input.requesterId);
-  if (user.isBot || user.deleted) throw new NotAllowed('Only people can request access.');
-  const provider = deps.policy.providers[resource.provider];
-  const identity = resolveIdentity(user.id, user.email, provider?.identities);
-  if (!identity) {
-    throw new InvalidInput(
-      `Your Slack profile has no email, so there is no ${resource.provider} login to grant to. ` +
-        "Ask the security team to map you in the provider's `identities`.",
-    );
-  }
+  const snapshot = snapshotFromPolicy(deps.policy, input.resource);
+  if (!snapshot) throw new InvalidInput(`Resource ${input.resource} has no provider configured.`);
+  const identity = await requesterIdentity(deps, user, { resource: input.resource, provider: snapshot.provider });
+  await checkTargetIdentity(deps, user.id, input.resource, snapshot, identity);
   const approvable = checkApprovable(await approvalLevelsFor(deps, resource), user.id);
   const groups = await autoApproveGroupsOf(deps, resource, user.id);
 
@@ -87,6 +83,7 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
     reason,
     durationSec,
     identity,
+    grantSnapshot: snapshot as Prisma.InputJsonObject,
     channelId: input.channelId ?? null,
     createdAt: now,
   });
@@ -112,6 +109,42 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
     () => deps.jobs.approvalDeadlines(request),
   ]);
   return request;
+}
+
+/**
+ * Asks the provider whether it may grant to this identity at all (a superuser, a group role, a
+ * service account may not be), so such a request is refused now rather than failing after
+ * approval. When the target cannot be asked right now the request goes ahead: the grant asks
+ * again before it touches anything.
+ */
+async function checkTargetIdentity(
+  deps: Deps,
+  requesterId: string,
+  resourceName: string,
+  snapshot: GrantSnapshot,
+  identity: string,
+): Promise<void> {
+  const provider = deps.providers.get(snapshot.provider);
+  if (!provider?.checkIdentity) return;
+  try {
+    await provider.checkIdentity({
+      requestId: '-',
+      identity,
+      userId: requesterId,
+      resource: resourceName,
+      grant: snapshot.grant,
+      expiresAt: deps.clock.now(),
+    });
+  } catch (error) {
+    if (error instanceof ProviderUnavailable) {
+      deps.logger.warn({ err: error, resource: resourceName }, 'identity not checked at request time');
+      return;
+    }
+    if (!(error instanceof InvalidInput)) throw error;
+    const reason = `${snapshot.provider} will not grant to ${identity}: ${error.message}.`;
+    await auditIdentityRefusal(deps, requesterId, 'request', { resource: resourceName, code: 'target', reason });
+    throw new NotAllowed(reason);
+  }
 }
 
 /** The user groups named by the resource's autoApprove rules that the requester is in. */

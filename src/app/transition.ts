@@ -48,10 +48,14 @@ export async function applyTransition(
   }
   const step = transition(current.state, input.event);
   if (!step.ok) throw new Conflict(`${current.id}: ${step.reason}.`);
+  // An approved request that ends while a grant attempt may be landing on the target owes a
+  // cleanup revoke; the flag keeps it owed (and the sweep re-creating its job) until it is done.
+  const owesCleanup = step.from === 'approved' && isFinal(step.to) && current.grantStartedAt !== null;
   const { count } = await tx.accessRequest.updateMany({
     where: { id: current.id, version: current.version },
     data: {
       ...(input.data as Prisma.AccessRequestUpdateManyMutationInput),
+      ...(owesCleanup ? { cleanupNeeded: true } : {}),
       state: step.to,
       version: { increment: 1 },
     },

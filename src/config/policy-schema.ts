@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
+import { identityPolicySchema } from './identity-schema.js';
 import { providerConfigSchema } from '../providers/registry.js';
 
 /**
@@ -102,6 +103,8 @@ export const policySchema = z.strictObject({
   timezone: timezone.default('UTC'),
   securityChannel: slackChannelId,
   admins: principalsSchema,
+  /** Default identity policy for providers without their own `identity:`. */
+  identity: identityPolicySchema.optional(),
   businessHours: z
     .strictObject({
       days: z.array(weekday).min(1),

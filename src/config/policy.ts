@@ -29,7 +29,12 @@ export function parsePolicy(text: string, env: NodeJS.ProcessEnv, source = 'poli
 
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(`${source}: ${formatIssues(parsed.error.issues)}`);
-  const policy = parsed.data;
+  // Null-prototype records: `resources["constructor"]` or `__proto__` finds nothing, everywhere.
+  const policy: Policy = {
+    ...parsed.data,
+    providers: Object.assign(Object.create(null), parsed.data.providers),
+    resources: Object.assign(Object.create(null), parsed.data.resources),
+  };
   problems.push(...crossCheck(policy));
   if (problems.length > 0) throw new ConfigError(`${source}: ${problems.join('; ')}`);
   return policy;
@@ -72,7 +77,45 @@ function crossCheck(policy: Policy): string[] {
     }
   }
   problems.push(...idleRecallProblems(policy));
+  problems.push(...identityProblems(policy));
   return problems;
+}
+
+/**
+ * Provider types whose identity is the requester's Slack account itself rather than a login on
+ * the target: no email domain or identities map is involved.
+ */
+export const identityIsSlackAccount: Record<ProviderConfig['type'], boolean> = {
+  postgres: false,
+  webhook: false,
+  'slack-usergroup': true,
+  'github-team': false,
+};
+
+/**
+ * A provider whose identities would come from email local parts needs the domains they may come
+ * from: without them `alice@evil.example` would be login `alice`. A provider that maps every user
+ * explicitly (`identities:`) needs none; its unmapped users are refused.
+ */
+function identityProblems(policy: Policy): string[] {
+  return Object.entries(policy.providers).flatMap(([name, provider]) => {
+    if (identityIsSlackAccount[provider.type]) return [];
+    const own = 'identity' in provider ? provider.identity : undefined;
+    const mapped = 'identities' in provider && provider.identities !== undefined;
+    if (own || policy.identity || mapped) return [];
+    return [
+      `providers.${name}.identity.emailDomains: is required (or a top-level identity.emailDomains): ` +
+        "identities come from the local part of the Slack email, so say which email domains are yours, " +
+        'or map every user in identities',
+    ];
+  });
+}
+
+/** The identity policy that applies to a provider: its own, else the policy file's default. */
+export function identityPolicyFor(policy: Policy, providerName: string) {
+  const provider = Object.hasOwn(policy.providers, providerName) ? policy.providers[providerName] : undefined;
+  const own = provider && 'identity' in provider ? provider.identity : undefined;
+  return own ?? policy.identity;
 }
 
 /**

@@ -22,7 +22,8 @@ export type QueueKind = keyof typeof queueNames;
 export type GrantJob = { requestId: string };
 export type RevokeJob = {
   requestId: string;
-  event: 'expire' | 'release' | 'revoke';
+  /** `cleanup`: the revoke a request that ended mid-grant owes (no state change). */
+  event: 'expire' | 'release' | 'revoke' | 'cleanup';
   actorId: string;
   reason: string | null;
 };
@@ -148,6 +149,13 @@ export function jobQueueFor(queues: Queues, now: () => Date, policy: Pick<Policy
       );
       // The attempt's guard (same id) is still waiting out its grace period: retry now instead.
       if (await job.isDelayed()) await job.promote().catch(() => undefined);
+    },
+    async cleanupRevoke(requestId) {
+      await queues.revoke.add(
+        'cleanup',
+        { requestId, event: 'cleanup', actorId: 'system', reason: null },
+        { jobId: jobIds.revoke(requestId, 'cleanup') },
+      );
     },
     async guardRevokes(requestIds, event, actorId, reason) {
       if (requestIds.length === 0) return;

@@ -30,6 +30,7 @@ export async function reconcileQueues(
     frozenRevokes: 0,
     auditPosts: 0,
     approvalDeadlines: 0,
+    cleanups: 0,
   };
   const now = deps.clock.now();
   const settled = new Date(now.getTime() - 10_000);
@@ -99,6 +100,16 @@ export async function reconcileQueues(
     }
   }
 
+  // Cleanup revokes still owed (the job was lost with Redis, or its process died first).
+  const owing = await deps.db.accessRequest.findMany({
+    where: { cleanupNeeded: true, updatedAt: { lt: settled } },
+    select: { id: true },
+  });
+  for (const { id } of owing) {
+    const add = () => jobs.cleanupRevoke(id);
+    if (await ensureJob(queues.revoke, jobIds.revoke(id, 'cleanup'), add)) report.cleanups++;
+  }
+
   const unposted = await deps.db.auditEvent.findMany({
     where: { postedAt: null, at: { lt: settled } },
     select: { id: true },
@@ -141,6 +152,7 @@ export interface ReconcileReport {
   frozenRevokes: number;
   auditPosts: number;
   approvalDeadlines: number;
+  cleanups: number;
 }
 
 /**

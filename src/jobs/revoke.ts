@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Deps } from '../app/deps.js';
+import { cleanupGrant } from '../app/cleanup.js';
 import { endGrant } from '../app/end-grant.js';
 import { Conflict, NotFound } from '../app/errors.js';
 import { appendAuditEvent } from '../audit/chain.js';
@@ -25,6 +26,7 @@ export function startRevokeWorker(deps: Deps, settings: WorkerSettings) {
     const { requestId, event, actorId, reason } = job.data;
     try {
       // A retry goes on its own: a target that failed once must not hold up a batch of others.
+      if (event === 'cleanup') return await cleanupGrant(deps, requestId);
       if (event === 'expire' && job.attemptsMade === 0) return await expire(requestId);
       const result = await endGrant(deps, { requestId, event, actorId, reason });
       if (result.outcome === 'not-due' && result.request.expiresAt) {

@@ -1,5 +1,6 @@
 import type { WebClientOptions } from '@slack/web-api';
 import { z } from 'zod';
+import { identityPolicySchema } from '../config/identity-schema.js';
 import {
   createGithubTeamProvider,
   githubTeamGrantSchema,
@@ -19,11 +20,12 @@ import { createWebhookProvider, webhookGrantSchema, webhookProviderConfigSchema 
  * `grant` block, and how to build it. Adding a provider means adding one entry here (and deciding
  * in `config/policy.ts` whether it can count sessions).
  */
+const identity = { identity: identityPolicySchema.optional() };
 export const providerConfigSchema = z.discriminatedUnion('type', [
-  postgresProviderConfigSchema,
-  webhookProviderConfigSchema,
+  postgresProviderConfigSchema.extend(identity),
+  webhookProviderConfigSchema.extend(identity),
   slackUsergroupProviderConfigSchema,
-  githubTeamProviderConfigSchema,
+  githubTeamProviderConfigSchema.extend(identity),
 ]);
 export type ProviderConfig = z.output<typeof providerConfigSchema>;
 

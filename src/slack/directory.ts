@@ -11,6 +11,8 @@ const userInfoSchema = z.object({
   is_bot: z.boolean().default(false),
   is_restricted: z.boolean().default(false),
   is_ultra_restricted: z.boolean().default(false),
+  is_stranger: z.boolean().default(false),
+  team_id: z.string().optional(),
   profile: z.object({ email: z.string().optional() }).default({}),
 });
 
@@ -33,6 +35,7 @@ export function createSlackDirectory(
   const now = options.now ?? Date.now;
   const users = new Map<string, Cached<SlackUser>>();
   const groups = new Map<string, Cached<readonly string[]>>();
+  let homeTeam: Promise<string> | null = null;
 
   function cached<T>(
     map: Map<string, Cached<T>>,
@@ -62,6 +65,8 @@ export function createSlackDirectory(
           isGuest: info.is_restricted || info.is_ultra_restricted,
           isBot: info.is_bot,
           deleted: info.deleted,
+          teamId: info.team_id ?? null,
+          isStranger: info.is_stranger,
         };
       }),
     groupMembers: (groupId) =>
@@ -71,6 +76,16 @@ export function createSlackDirectory(
           .catch(rethrowUnknown(`Unknown Slack user group ${groupId}.`, 'no_such_subteam'));
         return groupUsersSchema.parse(response.users ?? []);
       }),
+    // The installation's team never changes while the token is valid: asked once, kept.
+    async homeTeamId() {
+      homeTeam ??= client.auth.test().then((answer) => z.string().min(1).parse(answer.team_id));
+      try {
+        return await homeTeam;
+      } catch {
+        homeTeam = null;
+        return null;
+      }
+    },
   };
 }
 

@@ -23,7 +23,7 @@ let db: TestDatabase;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.prisma.accessRequest.create({ data: accessRequestRow(REQUEST_ID) });
+  await db.prisma.accessRequest.create({ data: asCreateInput(accessRequestRow(REQUEST_ID)) });
 });
 
 afterAll(async () => {
@@ -31,6 +31,11 @@ afterAll(async () => {
 });
 
 const REQUEST_ID = 'req_schema_1';
+
+/** A row as written: Prisma types a JSON column's input apart from what it reads back. */
+function asCreateInput(row: AccessRequest) {
+  return { ...row, grantSnapshot: row.grantSnapshot as Prisma.InputJsonObject };
+}
 
 function accessRequestRow(id: string): AccessRequest {
   return {
@@ -56,6 +61,9 @@ function accessRequestRow(id: string): AccessRequest {
     lastActiveAt: new Date('2026-01-01T10:20:00.011Z'),
     remindedAt: new Date('2026-01-01T10:00:30.014Z'),
     verifiedAt: new Date('2026-01-01T10:25:00.015Z'),
+    grantSnapshot: { provider: 'proddb', type: 'postgres', grant: { role: 'r1' }, details: {} },
+    grantStartedAt: new Date('2026-01-01T10:01:30.016Z'),
+    cleanupNeeded: true,
   };
 }
 
@@ -84,7 +92,7 @@ describe('every model round-trips with every field set', () => {
   it('AccessRequest', async () => {
     const row = accessRequestRow('req_round_trip');
 
-    await db.prisma.accessRequest.create({ data: row });
+    await db.prisma.accessRequest.create({ data: asCreateInput(row) });
 
     expect(await db.prisma.accessRequest.findUniqueOrThrow({ where: { id: row.id } })).toEqual(row);
   });
@@ -282,7 +290,7 @@ describe('defaults, enum values and constraints match the schema', () => {
   it('deletes approvals and messages with their request', async () => {
     await db.prisma.accessRequest.create({
       data: {
-        ...accessRequestRow('req_cascade'),
+        ...asCreateInput(accessRequestRow('req_cascade')),
         approvals: { create: { approverId: 'U_APPROVER', level: 1 } },
         messages: { create: { purpose: 'security', channel: 'C_SECURITY', ts: '3.4' } },
       },

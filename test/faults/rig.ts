@@ -66,6 +66,7 @@ function policyYaml(receiverUrl: string): string {
 timezone: UTC
 securityChannel: ${securityChannel}
 admins: { users: [${users.sec}] }
+identity: { emailDomains: [example.com] }
 providers:
   ticketing:
     type: webhook

@@ -14,6 +14,10 @@ export interface FakeUserSeed {
   /** Deactivated account: users.info still answers, with `deleted: true`. */
   deleted?: boolean;
   tz?: string;
+  /** Another team's id: a Slack Connect external as users.info shows one. */
+  teamId?: string;
+  /** users.info `is_stranger`. */
+  isStranger?: boolean;
 }
 
 export interface FakeGroup {
@@ -80,7 +84,8 @@ export class FakeSlackState {
     const tz = seed.tz ?? DEFAULT_TZ;
     return {
       id: seed.id,
-      team_id: WORKSPACE.teamId,
+      team_id: seed.teamId ?? WORKSPACE.teamId,
+      ...(seed.isStranger ? { is_stranger: true } : {}),
       name,
       deleted: seed.deleted ?? false,
       real_name: realName,

@@ -133,6 +133,7 @@ function policyYaml(role: string, extra: string, extraProviders = ''): string {
 timezone: UTC
 securityChannel: ${securityChannel}
 admins: { users: [${users.sec}] }
+identity: { emailDomains: [example.com] }
 providers:
   proddb:
     type: postgres

@@ -9,6 +9,7 @@ admins:
   users: [U0SEC1]
   groups: [S0SECTEAM]
 businessHours: { days: [mon, tue, wed, thu, fri], from: "08:00", to: "19:00" }
+identity: { emailDomains: [example.com] }
 
 providers:
   proddb:
