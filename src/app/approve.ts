@@ -4,7 +4,11 @@ import { type ApprovalRefusal, currentLevel, decideApproval } from '../domain/po
 import type { AccessRequest } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, resourcePolicy } from './approvers.js';
+import type { ResourcePolicy } from '../config/policy.js';
 import type { Deps } from './deps.js';
+import { freezesCovering } from './freeze.js';
+import { snapshotOf } from './grant-snapshot.js';
+import { checkApproverAccount, identityOn } from './identity.js';
 import { Conflict, NotAllowed, NotFound, sentence } from './errors.js';
 import { applyTransition, lockRequest } from './transition.js';
 
@@ -27,7 +31,9 @@ export async function approveRequest(
 ): Promise<ApprovalResult> {
   const found = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
   if (!found) throw new NotFound(`No request ${requestId}.`);
-  const levels = await approvalLevelsFor(deps, resourcePolicy(deps, found.resource));
+  const resource = resourcePolicy(deps, found.resource);
+  const levels = await approvalLevelsFor(deps, resource);
+  if (found.state === 'pending') await checkApprover(deps, found, resource, approverId);
 
   const result = await deps.db.$transaction(async (tx) => {
     const request = await lockRequest(tx, requestId);
@@ -99,6 +105,43 @@ export async function approveRequest(
     ...(nextLevelWaiting ? [() => deps.jobs.notify(request, 'ask-approvers')] : []),
   ]);
   return { request, outcome: result.outcome, level: result.level };
+}
+
+/**
+ * Who may not approve even when listed as an approver: an account that may not act here at all
+ * (Slack Connect external, bot, deactivated), a user a freeze or `optOut.blockedUsers` names, and
+ * a second Slack account of the requester, i.e. one whose own identity on the request's provider
+ * is the identity the access would go to. Each refusal is audited.
+ */
+async function checkApprover(
+  deps: Deps,
+  request: AccessRequest,
+  resource: ResourcePolicy,
+  approverId: string,
+): Promise<void> {
+  const approver = await deps.directory.user(approverId);
+  await checkApproverAccount(deps, approver, request.id);
+  const refuse = async (reason: string): Promise<never> => {
+    await auditRefusal(deps, request, approverId, reason);
+    throw new NotAllowed(reason);
+  };
+  if (resource.optOut?.blockedUsers.includes(approverId)) {
+    await refuse('You are blocked from this resource by the policy file, so you cannot approve its requests.');
+  }
+  const frozen = (await freezesCovering(deps, { resource: request.resource, requesterId: approverId })).find(
+    (freeze) => freeze.scope === 'user' && freeze.target === approverId,
+  );
+  if (frozen) await refuse(`You are frozen (${frozen.reason}), so you cannot approve requests until it is lifted.`);
+  const snapshot = snapshotOf(deps.policy, request);
+  if (snapshot) {
+    const own = await identityOn(deps, approver, snapshot.provider);
+    if (own.ok && own.identity === request.identity) {
+      await refuse(
+        `The access would go to ${request.identity}, which is your own identity on ${snapshot.provider}: ` +
+          'nobody approves access for themselves, from any Slack account.',
+      );
+    }
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import { approvalDeadlinesFor, waitingApprovers } from '../app/approval-timeout.js';
 import { approvalLevelsFor } from '../app/approvers.js';
+import { snapshotOf } from '../app/grant-snapshot.js';
 import type { Deps } from '../app/deps.js';
 import { findRequest, type RequestWithApprovals } from '../app/queries.js';
 import type { RequestState } from '../domain/lifecycle.js';
@@ -221,8 +222,13 @@ export function grantView(request: AccessRequest): GrantView {
   };
 }
 
-export function requestView(deps: Pick<Deps, 'policy'>, request: RequestWithApprovals): RequestView {
+export function requestView(
+  deps: Pick<Deps, 'policy'> & Partial<Pick<Deps, 'clock'>>,
+  request: RequestWithApprovals,
+): RequestView {
   const resource = deps.policy.resources[request.resource];
+  const snapshot = snapshotOf(deps.policy, request);
+  const now = deps.clock?.now();
   const levels = (resource?.approvals ?? []).map((level, i) => ({
     count: level.count,
     approvedBy: request.approvals.filter((a) => a.level === i).map((a) => a.approverId),
@@ -241,5 +247,8 @@ export function requestView(deps: Pick<Deps, 'policy'>, request: RequestWithAppr
     decidedBy: request.decidedBy,
     levels,
     reviewRule: request.reviewRule,
+    identity: request.identity,
+    ...(snapshot ? { providerName: snapshot.provider } : {}),
+    endsIfGrantedNow: now ? new Date(now.getTime() + request.durationSec * 1000) : null,
   };
 }

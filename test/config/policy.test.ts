@@ -9,6 +9,7 @@ const env = { PROD_DB_ADMIN_URL: 'postgresql://jit_admin:pw@prod-db:5432/app' };
 const base = {
   securityChannel: 'C0SECURITY',
   admins: { users: ['U0SEC1'] },
+  identity: { emailDomains: ['corp.example'] },
   providers: { proddb: { type: 'postgres', url: 'postgresql://admin@db/app' } },
   resources: {
     'prod-db-write': {
@@ -75,6 +76,33 @@ describe('parsePolicy', () => {
       ],
       optOut: { outsideBusinessHours: 'review', guests: 'deny', maxRequestsPerHour: 3, blockedUsers: [] },
     });
+  });
+
+  it('requires email domains where identities come from email local parts, naming the key', () => {
+    expect(() => parsePolicy(variant('identity', undefined), {})).toThrow(
+      /providers\.proddb\.identity\.emailDomains: is required/,
+    );
+    // A provider's own identity policy, or an explicit identities map, is enough.
+    const own = variant('providers.proddb.identity', { emailDomains: ['corp.example'] });
+    expect(() => parsePolicy(own.replace('"identity":{"emailDomains":["corp.example"]},', ''), {})).not.toThrow();
+    const mapped = structuredClone(base) as Json;
+    delete mapped.identity;
+    (mapped.providers as Json).proddb = { ...(base.providers.proddb as Json), identities: { U0ALICE: 'alice' } };
+    expect(parsePolicy(JSON.stringify(mapped), {}).identity).toBeUndefined();
+  });
+
+  it('refuses an email domain that is not a lower-case domain', () => {
+    expect(() => parsePolicy(variant('identity.emailDomains', ['Corp.Example']), {})).toThrow(
+      /identity\.emailDomains\.0: must be an email domain/,
+    );
+    expect(() => parsePolicy(variant('identity.emailDomains', []), {})).toThrow(/at least one domain/);
+  });
+
+  it('finds no resource or provider under an inherited key like constructor or __proto__', () => {
+    const policy = parsePolicy(JSON.stringify(base), {});
+    expect(policy.resources.constructor).toBeUndefined();
+    expect(policy.providers.toString).toBeUndefined();
+    expect(Object.hasOwn(policy.resources, 'prod-db-write')).toBe(true);
   });
 
   it('fills in the optional top-level keys', () => {

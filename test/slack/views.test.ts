@@ -88,6 +88,9 @@ const worstView = (state: RequestState): RequestView =>
     endReason: ampersands,
     decidedBy: 'U0DECIDER',
     levels: Array.from({ length: 5 }, () => ({ count: 100, approvedBy: worstApprovers })),
+    identity: 'x'.repeat(200),
+    providerName: longName,
+    endsIfGrantedNow: at,
   });
 
 function actionsBlock(blocks: ReturnType<typeof requestCardBlocks>) {
@@ -195,6 +198,20 @@ describe('requestCardBlocks', () => {
         .join(', ')} +15 more)`,
     );
     expect(texts).not.toContain('<@U0A10>');
+  });
+
+  it('shows approvers the identity the access goes to and when it would end', () => {
+    const ends = new Date(at.getTime() + 5_400_000);
+    const blocks = requestCardBlocks(
+      requestView({ identity: 'alice', providerName: 'proddb', endsIfGrantedNow: ends }),
+      { withButtons: true },
+    );
+    const text = mrkdwnTexts(blocks).join('\n');
+    expect(text).toContain('*Access goes to*\n`alice` on proddb');
+    expect(text).toContain(`*Would end*\n${slackDate(ends)} if granted now`);
+    // Once granted, the status says until when; "would end" is gone.
+    const active = requestView({ state: 'active', expiresAt: ends, identity: 'alice', endsIfGrantedNow: ends });
+    expect(mrkdwnTexts(requestCardBlocks(active, { withButtons: false })).join('\n')).not.toContain('Would end');
   });
 
   it('shows when active access ends', () => {

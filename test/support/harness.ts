@@ -82,8 +82,11 @@ export interface Harness {
   /** The next DM to `userId` whose text contains `fragment`. */
   dmTo(userId: string, fragment: string, timeoutMs?: number): Promise<FakeSlackCall>;
   isMember(login: string): Promise<boolean>;
-  /** Stops the bot process's parts and starts a fresh one on the same database and Redis. */
-  restartBot(): Promise<void>;
+  /**
+   * Stops the bot process's parts and starts a fresh one on the same database and Redis;
+   * `editPolicy` changes the policy file's text for the new one (a role changed, a resource gone).
+   */
+  restartBot(editPolicy?: (yaml: string) => string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -179,9 +182,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   fake.setGroup('S0DBA', [users.carol]);
 
   const adminUrl = 'postgresql://jit_granter:jit_granter@127.0.0.1:5432/jit';
-  const policy = parsePolicy(policyYaml(role, options.extraResources ?? '', options.extraProviders), {
-    PROD_DB_ADMIN_URL: adminUrl,
-  });
+  let policyText = policyYaml(role, options.extraResources ?? '', options.extraProviders);
+  const policyEnv = { PROD_DB_ADMIN_URL: adminUrl, ...options.env };
+  let policy = parsePolicy(policyText, policyEnv);
   const socketMode = options.socketMode === true;
   const env = loadEnv({
     SLACK_BOT_TOKEN: fake.token,
@@ -288,8 +291,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         return rows.length > 0;
       });
     },
-    async restartBot() {
+    async restartBot(editPolicy) {
       await harness.bot.stop();
+      if (editPolicy) {
+        policyText = editPolicy(policyText);
+        policy = parsePolicy(policyText, policyEnv);
+      }
       harness.bot = await launch();
       url = `http://127.0.0.1:${harness.bot.port}/slack/events`;
     },

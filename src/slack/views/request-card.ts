@@ -19,6 +19,11 @@ export interface RequestView {
   levels: ReadonlyArray<{ count: number; approvedBy: readonly string[] }>;
   /** Opt-out rules that sent it to people (comma-separated ids), when any did. */
   reviewRule?: string | null;
+  /** The identity the access goes to on the target, and the provider holding it. */
+  identity?: string;
+  providerName?: string;
+  /** While pending: when the access would end if it were granted now. */
+  endsIfGrantedNow?: Date | null;
 }
 
 export const actionIds = {
@@ -64,6 +69,7 @@ export function requestCardBlocks(view: RequestView, options: { withButtons: boo
         { type: 'mrkdwn', text: `*Status*\n${statusLine(view)}` },
         { type: 'mrkdwn', text: truncate(`*Approvals*\n${approvalLine(view)}`, 2000) },
         { type: 'mrkdwn', text: `*Requested*\n${slackDate(view.createdAt)}` },
+        ...accessFields(view),
       ],
     },
   ];
@@ -103,6 +109,22 @@ export function requestCardBlocks(view: RequestView, options: { withButtons: boo
     });
   }
   return blocks;
+}
+
+/** Who gets what, and until when: what an approver needs to see before pressing Approve. */
+function accessFields(view: RequestView): Array<{ type: 'mrkdwn'; text: string }> {
+  const fields: Array<{ type: 'mrkdwn'; text: string }> = [];
+  if (view.identity) {
+    const where = view.providerName ? ` on ${escapeText(view.providerName)}` : '';
+    fields.push({ type: 'mrkdwn', text: truncate(`*Access goes to*\n${code(view.identity)}${where}`, 2000) });
+  }
+  if (view.state === 'pending' && view.endsIfGrantedNow) {
+    fields.push({
+      type: 'mrkdwn',
+      text: `*Would end*\n${slackDate(view.endsIfGrantedNow)} if granted now (${formatDuration(view.durationSec)} after the grant)`,
+    });
+  }
+  return fields;
 }
 
 function statusLine(view: RequestView): string {
