@@ -1,15 +1,15 @@
 import { appendAuditEvent } from '../audit/chain.js';
+import type { ResourcePolicy } from '../config/policy.js';
 import { describeState } from '../domain/lifecycle.js';
 import { type ApprovalRefusal, currentLevel, decideApproval } from '../domain/policy.js';
 import type { AccessRequest } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, resourcePolicy } from './approvers.js';
-import type { ResourcePolicy } from '../config/policy.js';
 import type { Deps } from './deps.js';
+import { Conflict, NotAllowed, NotFound, sentence } from './errors.js';
 import { freezesCovering } from './freeze.js';
 import { snapshotOf } from './grant-snapshot.js';
 import { checkApproverAccount, identityOn } from './identity.js';
-import { Conflict, NotAllowed, NotFound, sentence } from './errors.js';
 import { applyTransition, lockRequest } from './transition.js';
 
 export interface ApprovalResult {
@@ -126,12 +126,15 @@ async function checkApprover(
     throw new NotAllowed(reason);
   };
   if (resource.optOut?.blockedUsers.includes(approverId)) {
-    await refuse('You are blocked from this resource by the policy file, so you cannot approve its requests.');
+    await refuse(
+      'You are blocked from this resource by the policy file, so you cannot approve its requests.',
+    );
   }
   const frozen = (await freezesCovering(deps, { resource: request.resource, requesterId: approverId })).find(
     (freeze) => freeze.scope === 'user' && freeze.target === approverId,
   );
-  if (frozen) await refuse(`You are frozen (${frozen.reason}), so you cannot approve requests until it is lifted.`);
+  if (frozen)
+    await refuse(`You are frozen (${frozen.reason}), so you cannot approve requests until it is lifted.`);
   const snapshot = snapshotOf(deps.policy, request);
   if (snapshot) {
     const own = await identityOn(deps, approver, snapshot.provider);

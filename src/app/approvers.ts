@@ -32,6 +32,18 @@ export function knownResource(deps: Pick<Deps, 'policy'>, name: string, field?: 
   throw new InvalidInput(`Unknown resource "${name}". Available: ${known}.`, field ? { field } : {});
 }
 
+/**
+ * For revoking, recalling and freezing: a resource in the policy file, or one that is not any
+ * more but still has grants (removed while they were active). Those stay revocable by name.
+ */
+export async function knownOrHeldResource(deps: Pick<Deps, 'policy' | 'db'>, name: string): Promise<void> {
+  if (Object.hasOwn(deps.policy.resources, name)) return;
+  const held = await deps.db.accessRequest.count({
+    where: { resource: name, state: { in: ['approved', 'active'] } },
+  });
+  if (held === 0) knownResource(deps, name);
+}
+
 export function resourcePolicy(deps: Pick<Deps, 'policy'>, name: string): ResourcePolicy {
   const resource = Object.hasOwn(deps.policy.resources, name) ? deps.policy.resources[name] : undefined;
   if (!resource) throw new NotFound(`Resource ${name} is no longer in the policy file.`);

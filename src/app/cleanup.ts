@@ -38,7 +38,10 @@ export async function cleanupGrant(deps: Deps, requestId: string): Promise<Clean
         action: 'grant.cleaned_up',
         fromState: request.state,
         toState: request.state,
-        details: { identity: request.identity, why: 'a grant attempt may have reached the target after the request ended' },
+        details: {
+          identity: request.identity,
+          why: 'a grant attempt may have reached the target after the request ended',
+        },
       },
       deps.clock.now(),
     );

@@ -58,7 +58,13 @@ export async function requesterIdentity(
 export async function checkApproverAccount(deps: Deps, user: SlackUser, requestId: string): Promise<void> {
   const refused = accountRefusal(user, await homeTeam(deps));
   if (!refused) return;
-  await auditIdentityRefusal(deps, user.id, 'approve', { code: refused.code, reason: refused.reason }, requestId);
+  await auditIdentityRefusal(
+    deps,
+    user.id,
+    'approve',
+    { code: refused.code, reason: refused.reason },
+    requestId,
+  );
   throw new NotAllowed(refused.reason);
 }
 

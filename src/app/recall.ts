@@ -1,5 +1,5 @@
 import { type PullRequestRef, reasonNamesPullRequest } from '../domain/recall.js';
-import { knownResource } from './approvers.js';
+import { knownOrHeldResource } from './approvers.js';
 import type { Deps } from './deps.js';
 import { type RevokeOptions, type RevokeSummary, revokeGrants, revokeOrDeny } from './revoke.js';
 
@@ -32,7 +32,7 @@ export async function recallByUserAndResource(
   subject: { userId: string; resource: string },
   options: RevokeOptions,
 ): Promise<RevokeSummary> {
-  knownResource(deps, subject.resource);
+  await knownOrHeldResource(deps, subject.resource);
   const rows = await deps.db.accessRequest.findMany({
     where: { requesterId: subject.userId, resource: subject.resource, state: { in: [...holdingAccess] } },
     select: { id: true },

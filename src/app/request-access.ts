@@ -53,7 +53,10 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
   const user = await deps.directory.user(input.requesterId);
   const snapshot = snapshotFromPolicy(deps.policy, input.resource);
   if (!snapshot) throw new InvalidInput(`Resource ${input.resource} has no provider configured.`);
-  const identity = await requesterIdentity(deps, user, { resource: input.resource, provider: snapshot.provider });
+  const identity = await requesterIdentity(deps, user, {
+    resource: input.resource,
+    provider: snapshot.provider,
+  });
   await checkTargetIdentity(deps, user.id, input.resource, snapshot, identity);
   const approvable = checkApprovable(await approvalLevelsFor(deps, resource), user.id);
   const groups = await autoApproveGroupsOf(deps, resource, user.id);
@@ -142,7 +145,11 @@ async function checkTargetIdentity(
     }
     if (!(error instanceof InvalidInput)) throw error;
     const reason = `${snapshot.provider} will not grant to ${identity}: ${error.message}.`;
-    await auditIdentityRefusal(deps, requesterId, 'request', { resource: resourceName, code: 'target', reason });
+    await auditIdentityRefusal(deps, requesterId, 'request', {
+      resource: resourceName,
+      code: 'target',
+      reason,
+    });
     throw new NotAllowed(reason);
   }
 }

@@ -1,6 +1,6 @@
 import { checkReason } from '../domain/policy.js';
 import { requireAdmin } from './admins.js';
-import { knownResource } from './approvers.js';
+import { knownOrHeldResource } from './approvers.js';
 import { recordDenial } from './deny.js';
 import type { Deps } from './deps.js';
 import { guardEnds, revokeMany } from './end-grant.js';
@@ -44,7 +44,7 @@ export async function revokeAsAdmin(
   await requireAdmin(deps, options.actorId, `revoke ${describeSubject(subject)}`, requestId);
   const reason = checked(checkReason(options.reason), 'reason');
   if (subject.kind === 'request') return revokeOrDeny(deps, subject.requestId, { ...options, reason });
-  if (subject.kind === 'resource') knownResource(deps, subject.resource);
+  if (subject.kind === 'resource') await knownOrHeldResource(deps, subject.resource);
   const ids = await grantsOf(deps, subject);
   return revokeGrants(deps, ids, { ...options, reason });
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
-import { identityPolicySchema } from './identity-schema.js';
 import { providerConfigSchema } from '../providers/registry.js';
+import { identityPolicySchema } from './identity-schema.js';
 
 /**
  * The policy file (`JIT_CONFIG`), as zod schemas. Types are inferred from here; the JSON Schema

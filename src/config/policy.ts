@@ -105,7 +105,7 @@ function identityProblems(policy: Policy): string[] {
     if (own || policy.identity || mapped) return [];
     return [
       `providers.${name}.identity.emailDomains: is required (or a top-level identity.emailDomains): ` +
-        "identities come from the local part of the Slack email, so say which email domains are yours, " +
+        'identities come from the local part of the Slack email, so say which email domains are yours, ' +
         'or map every user in identities',
     ];
   });

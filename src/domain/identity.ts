@@ -76,7 +76,9 @@ export function resolveIdentity(
   if (source.slackAccount) return { ok: true, identity: account.id, via: 'slack-account' };
   // hasOwn: a Slack id can never be `constructor`, but a lookup should not find inherited keys.
   const mapped =
-    source.identities && Object.hasOwn(source.identities, account.id) ? source.identities[account.id] : undefined;
+    source.identities && Object.hasOwn(source.identities, account.id)
+      ? source.identities[account.id]
+      : undefined;
   if (mapped) return { ok: true, identity: mapped, via: 'map' };
   const domains = source.policy?.emailDomains ?? [];
   if (domains.length === 0) {

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
-import type { Deps } from '../app/deps.js';
 import { cleanupGrant } from '../app/cleanup.js';
+import type { Deps } from '../app/deps.js';
 import { endGrant } from '../app/end-grant.js';
 import { Conflict, NotFound } from '../app/errors.js';
 import { appendAuditEvent } from '../audit/chain.js';

@@ -1,8 +1,8 @@
 import type { WebClient } from '@slack/web-api';
 import { approvalDeadlinesFor, waitingApprovers } from '../app/approval-timeout.js';
 import { approvalLevelsFor } from '../app/approvers.js';
-import { snapshotOf } from '../app/grant-snapshot.js';
 import type { Deps } from '../app/deps.js';
+import { snapshotOf } from '../app/grant-snapshot.js';
 import { findRequest, type RequestWithApprovals } from '../app/queries.js';
 import type { RequestState } from '../domain/lifecycle.js';
 import { currentLevel } from '../domain/policy.js';

@@ -84,10 +84,15 @@ describe('parsePolicy', () => {
     );
     // A provider's own identity policy, or an explicit identities map, is enough.
     const own = variant('providers.proddb.identity', { emailDomains: ['corp.example'] });
-    expect(() => parsePolicy(own.replace('"identity":{"emailDomains":["corp.example"]},', ''), {})).not.toThrow();
+    expect(() =>
+      parsePolicy(own.replace('"identity":{"emailDomains":["corp.example"]},', ''), {}),
+    ).not.toThrow();
     const mapped = structuredClone(base) as Json;
     delete mapped.identity;
-    (mapped.providers as Json).proddb = { ...(base.providers.proddb as Json), identities: { U0ALICE: 'alice' } };
+    (mapped.providers as Json).proddb = {
+      ...(base.providers.proddb as Json),
+      identities: { U0ALICE: 'alice' },
+    };
     expect(parsePolicy(JSON.stringify(mapped), {}).identity).toBeUndefined();
   });
 

@@ -18,7 +18,11 @@ function account(overrides: Partial<AccountFacts> = {}): AccountFacts {
 
 describe('resolveIdentity', () => {
   it('takes the lower-cased local part of an email in an allowed domain', () => {
-    expect(resolveIdentity(account(), home, corp)).toEqual({ ok: true, identity: 'alice.smith', via: 'email' });
+    expect(resolveIdentity(account(), home, corp)).toEqual({
+      ok: true,
+      identity: 'alice.smith',
+      via: 'email',
+    });
     expect(resolveIdentity(account({ email: 'BOB@Corp.Example' }), home, corp)).toMatchObject({
       ok: true,
       identity: 'bob',
@@ -54,13 +58,18 @@ describe('resolveIdentity', () => {
     });
     const mapOnly = { providerName: 'proddb', identities: { U999: 'other' } };
     expect(resolveIdentity(account(), home, mapOnly)).toMatchObject({ ok: false, code: 'unmapped' });
-    expect(resolveIdentity(account({ id: 'constructor' }), home, { providerName: 'p', identities: {} })).toMatchObject({
+    expect(
+      resolveIdentity(account({ id: 'constructor' }), home, { providerName: 'p', identities: {} }),
+    ).toMatchObject({
       ok: false,
     });
   });
 
   it('refuses an account without an email when the email is the route', () => {
-    expect(resolveIdentity(account({ email: null }), home, corp)).toMatchObject({ ok: false, code: 'no-email' });
+    expect(resolveIdentity(account({ email: null }), home, corp)).toMatchObject({
+      ok: false,
+      code: 'no-email',
+    });
     expect(resolveIdentity(account({ email: '@corp.example' }), home, corp)).toMatchObject({ ok: false });
   });
 

@@ -49,7 +49,11 @@ describe('who may request', () => {
     expect(String(reply.body.text)).toContain('evil.example');
     expect(await h.db.prisma.accessRequest.count({ where: { requesterId: mallory } })).toBe(0);
     const [refusal] = await refusalsOf(mallory);
-    expect(refusal?.details).toMatchObject({ attempted: 'request', code: 'domain', resource: 'prod-db-write' });
+    expect(refusal?.details).toMatchObject({
+      attempted: 'request',
+      code: 'domain',
+      resource: 'prod-db-write',
+    });
   });
 
   it.each([
@@ -65,20 +69,27 @@ describe('who may request', () => {
   it('refuses a deactivated account and a bot', async () => {
     h.fake.addUser({ id: 'UGONE0001', name: 'gone', email: 'gone@example.com', deleted: true });
     h.fake.addUser({ id: 'UROBOT001', name: 'robot', email: 'robot@example.com', isBot: true });
-    expect(String((await h.slash('UGONE0001', 'request prod-db-write 30m INC-3 cleanup')).reply.body.text)).toContain(
-      'deactivated',
-    );
-    expect(String((await h.slash('UROBOT001', 'request prod-db-write 30m INC-3 cleanup')).reply.body.text)).toContain(
-      'not bots',
-    );
-    expect(await h.db.prisma.accessRequest.count({ where: { requesterId: { in: ['UGONE0001', 'UROBOT001'] } } })).toBe(0);
+    expect(
+      String((await h.slash('UGONE0001', 'request prod-db-write 30m INC-3 cleanup')).reply.body.text),
+    ).toContain('deactivated');
+    expect(
+      String((await h.slash('UROBOT001', 'request prod-db-write 30m INC-3 cleanup')).reply.body.text),
+    ).toContain('not bots');
+    expect(
+      await h.db.prisma.accessRequest.count({ where: { requesterId: { in: ['UGONE0001', 'UROBOT001'] } } }),
+    ).toBe(0);
   });
 
   it('stores the identity and the grant as requested on the request', async () => {
     const id = await h.request(users.alice, 'prod-db-write', '30m');
     const row = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
     expect(row.identity).toBe(h.login('alice'));
-    expect(row.grantSnapshot).toEqual({ provider: 'proddb', type: 'postgres', grant: { role: h.role }, details: {} });
+    expect(row.grantSnapshot).toEqual({
+      provider: 'proddb',
+      type: 'postgres',
+      grant: { role: h.role },
+      details: {},
+    });
   });
 });
 
@@ -91,7 +102,9 @@ describe('who may approve', () => {
     const row = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
     expect(row.state).toBe('pending');
     expect(await h.db.prisma.approval.count({ where: { requestId: id } })).toBe(0);
-    const refused = await h.db.prisma.auditEvent.findMany({ where: { requestId: id, action: 'approval.refused' } });
+    const refused = await h.db.prisma.auditEvent.findMany({
+      where: { requestId: id, action: 'approval.refused' },
+    });
     expect(refused.map((e) => e.actor)).toEqual([twin]);
   });
 

@@ -23,6 +23,8 @@ export interface CannedAnswer {
   body?: string;
   /** Never answer (a receiver that hangs). */
   hang?: boolean;
+  /** Answer only once this settles (a receiver that is slow to apply a call). */
+  after?: Promise<unknown>;
 }
 
 export class FakeWebhookReceiver {
@@ -103,7 +105,10 @@ export async function startFakeWebhookReceiver(secret: string): Promise<FakeWebh
     req.on('end', () => {
       const answer = (receiver as FakeWebhookReceiver).answer(Buffer.concat(chunks), req.headers, req.url);
       if (answer.hang) return;
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body ?? '');
+      const send = () =>
+        res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body ?? '');
+      if (answer.after) void answer.after.then(send, send);
+      else send();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
