@@ -6,15 +6,20 @@ import type { GrantTarget, Provider } from './provider.js';
 
 /**
  * Access as membership of a GitHub team, through the REST API: granting adds (or updates) the
- * requester's team membership, revoking removes it. A user who is not in the organization yet
- * gets an invitation, and GitHub reports the membership as `pending` until they accept; `verify`
- * counts a pending membership as held, since it turns into access the moment it is accepted and
- * has to be taken back all the same.
+ * requester's team membership, revoking removes it. `verify` counts a `pending` membership as
+ * held, since it turns into access the moment it is accepted and has to be taken back all the same.
+ *
+ * Adding someone outside the organization to a team makes GitHub invite them into the org, and
+ * org membership is access of its own (base repository permissions, internal repositories). So a
+ * non-member is refused unless the resource sets `inviteToOrg: true`; then `prepare` reports
+ * `{ orgMembership: 'created' }` before the grant, and revoke and verify, handed that back, take
+ * back and check the org membership (or the invitation) too. Anyone in the org before the grant,
+ * or invited by someone else, is never removed from it.
  *
  * The token (a fine-grained token or GitHub App token with "Members: read and write" on the
  * organization, or a classic token with `admin:org`) must be able to see the team: GitHub answers
  * 404 both for "not a member" and for "you cannot see this", so a 404 is only taken as "not a
- * member" once the team itself has been found.
+ * member" (of the team or of the org) once the team itself has been found.
  */
 
 /** GitHub logins: letters, digits and single inner hyphens, at most 39 characters. */
@@ -39,12 +44,22 @@ export type GithubTeamProviderConfig = z.infer<typeof githubTeamProviderConfigSc
 export const githubTeamGrantSchema = z.strictObject({
   team: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,99}$/, 'must be a team slug (lower case, as in its URL)'),
   role: z.enum(['member', 'maintainer']).default('member'),
+  /** Whether a user outside the organization may be invited into it to get the team. */
+  inviteToOrg: z.boolean().default(false),
 });
 
 const membershipSchema = z.object({
   state: z.enum(['active', 'pending']),
   role: z.enum(['member', 'maintainer']),
 });
+
+const orgMembershipSchema = z.object({
+  state: z.enum(['active', 'pending']),
+  role: z.enum(['admin', 'member', 'billing_manager']),
+});
+
+/** What `prepare` records when the grant is to invite the user into the organization. */
+const CREATED = { orgMembership: 'created' } as const;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
@@ -87,6 +102,48 @@ export function createGithubTeamProvider(
     return parsed.data;
   }
 
+  /** The user's org membership (`pending` while invited), or null when they are not in the org. */
+  async function orgMembershipOf(team: string, username: string) {
+    const found = await github(`read the membership of ${username} in ${org}`, async () => {
+      try {
+        const { data } = await octokit.rest.orgs.getMembershipForUser({ org, username, request: request() });
+        return data;
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+        return null;
+      }
+    });
+    if (found === null) {
+      await expectTeamVisible(team);
+      return null;
+    }
+    const parsed = orgMembershipSchema.safeParse(found);
+    if (!parsed.success) throw new ProviderUnavailable(`GitHub answered with an unexpected org membership`);
+    return parsed.data;
+  }
+
+  /** Refuses a user the grant would bring into the org when the resource does not allow it. */
+  async function expectMayJoin(names: ReturnType<typeof namesOf>): Promise<{ inOrg: boolean }> {
+    const inOrg = (await orgMembershipOf(names.team, names.username)) !== null;
+    if (!inOrg && !names.inviteToOrg) {
+      throw new InvalidInput(
+        `${names.username} is not a member of ${org}; the resource must set inviteToOrg: true to invite them`,
+      );
+    }
+    return { inOrg };
+  }
+
+  /** Removes the org membership or cancels the invitation; 404 means it is gone already. */
+  async function removeFromOrg(username: string): Promise<void> {
+    await github(`remove ${username} from ${org}`, async () => {
+      try {
+        await octokit.rest.orgs.removeMembershipForUser({ org, username, request: request() });
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    });
+  }
+
   /** Turns a 404 on a membership into "not a member" only when the team can be seen at all. */
   async function expectTeamVisible(team: string): Promise<void> {
     await github(`find team ${org}/${team}`, () =>
@@ -97,8 +154,30 @@ export function createGithubTeamProvider(
   return {
     type: 'github-team',
 
+    async checkIdentity(target) {
+      // A login GitHub cannot have is refused by the grant itself, with the mapping to fix.
+      if (!loginSchema.safeParse(target.identity).success) return;
+      await expectMayJoin(namesOf(target));
+    },
+
+    async prepare(target) {
+      const { team, username, inviteToOrg } = namesOf(target);
+      // Without inviteToOrg the grant refuses a non-member, so it will not create anything.
+      if (!inviteToOrg) return {};
+      return (await orgMembershipOf(team, username)) === null ? { ...CREATED } : {};
+    },
+
     async grant(target) {
-      const { team, role, username } = namesOf(target);
+      const names = namesOf(target);
+      const { team, role, username } = names;
+      const { inOrg } = await expectMayJoin(names);
+      if (!inOrg && !createsOrgMembership(target)) {
+        // They left the org since `prepare` was recorded: inviting them now would leave an org
+        // membership that nothing on record takes back. A retry asks `prepare` again.
+        throw new ProviderUnavailable(
+          `${username} is no longer in ${org} since the grant was prepared; retry`,
+        );
+      }
       await github(`add ${username} to ${org}/${team}`, () =>
         octokit.rest.teams.addOrUpdateMembershipForUserInOrg({
           org,
@@ -112,6 +191,9 @@ export function createGithubTeamProvider(
 
     async revoke(target) {
       const { team, username } = namesOf(target);
+      // The org membership first: it is access of its own, and it takes the team membership
+      // with it, so a team deleted meanwhile cannot keep the invitation standing.
+      if (createsOrgMembership(target)) await removeFromOrg(username);
       const removed = await github(`remove ${username} from ${org}/${team}`, async () => {
         try {
           await octokit.rest.teams.removeMembershipForUserInOrg({
@@ -132,16 +214,22 @@ export function createGithubTeamProvider(
     async verify(target) {
       const { team, role, username } = namesOf(target);
       const membership = await membershipOf(team, username);
-      if (membership === null) return false;
       // A maintainer grant that GitHub holds as a plain membership is not what was granted.
-      return role === 'member' || membership.role === 'maintainer';
+      if (membership !== null && (role === 'member' || membership.role === 'maintainer')) return true;
+      // The org membership we created is held until it is gone too, invitation or not.
+      return createsOrgMembership(target) && (await orgMembershipOf(team, username)) !== null;
     },
 
     async close() {},
   };
 }
 
-function namesOf(target: GrantTarget): { team: string; role: 'member' | 'maintainer'; username: string } {
+/** Whether the recorded details say this grant brought the user into the organization. */
+function createsOrgMembership(target: GrantTarget): boolean {
+  return target.details?.orgMembership === CREATED.orgMembership;
+}
+
+function namesOf(target: GrantTarget): z.infer<typeof githubTeamGrantSchema> & { username: string } {
   const username = loginSchema.safeParse(target.identity);
   if (!username.success) {
     throw new InvalidInput(

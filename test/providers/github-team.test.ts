@@ -67,11 +67,14 @@ describe('github-team provider', () => {
   });
 
   it('counts a pending invitation as held, so that it is taken back too', async () => {
-    await provider.grant(target('outsider'));
+    const invited = target('outsider', { team: 'oncall', inviteToOrg: true });
+    invited.details = await provider.prepare?.(invited);
+    await provider.grant(invited);
     expect(github.membership('oncall', 'outsider')?.state).toBe('pending');
-    expect(await provider.verify(target('outsider'))).toBe(true);
-    await provider.revoke(target('outsider'));
+    expect(await provider.verify(invited)).toBe(true);
+    await provider.revoke(invited);
     expect(github.membership('oncall', 'outsider')).toBeUndefined();
+    expect(await provider.verify(invited)).toBe(false);
   });
 
   it('does not take a 404 for "not a member" when the team itself cannot be found', async () => {
