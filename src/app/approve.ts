@@ -136,7 +136,8 @@ async function checkApprover(
   if (frozen)
     await refuse(`You are frozen (${frozen.reason}), so you cannot approve requests until it is lifted.`);
   const snapshot = snapshotOf(deps.policy, request);
-  if (snapshot) {
+  // The requester themselves is refused with the plainer self-approval message further on.
+  if (snapshot && approverId !== request.requesterId) {
     const own = await identityOn(deps, approver, snapshot.provider);
     if (own.ok && own.identity === request.identity) {
       await refuse(

@@ -6,6 +6,7 @@ import { afterCommit } from './after-commit.js';
 import type { Deps } from './deps.js';
 import { ProviderUnavailable } from './errors.js';
 import { freezesCovering } from './freeze.js';
+import { snapshotOf } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
 import { lockRequest } from './transition.js';
 
@@ -200,12 +201,12 @@ class Round {
 
   /** Provider, grant block and identity: what a grant holds on its target. */
   private accessKey(grant: AccessRequest): string | null {
-    const resource = this.deps.policy.resources[grant.resource];
-    if (!resource) return null;
-    const block = Object.keys(resource.grant)
+    const snapshot = snapshotOf(this.deps.policy, grant);
+    if (!snapshot) return null;
+    const block = Object.keys(snapshot.grant)
       .sort()
-      .map((key) => [key, resource.grant[key]]);
-    return JSON.stringify([resource.provider, block, grant.identity]);
+      .map((key) => [key, snapshot.grant[key]]);
+    return JSON.stringify([snapshot.provider, block, grant.identity]);
   }
 
   /** Runs one provider call; undefined when the target could not do it (logged, skipped). */
@@ -213,7 +214,7 @@ class Round {
     grant: AccessRequest,
     work: (provider: Provider, target: GrantTarget) => Promise<T>,
   ): Promise<T | undefined> {
-    const providerName = this.deps.policy.resources[grant.resource]?.provider ?? '?';
+    const providerName = snapshotOf(this.deps.policy, grant)?.provider ?? '?';
     if (this.unreachable.has(providerName)) return undefined;
     try {
       const { provider, target } = grantTargetFor(this.deps, grant, grant.expiresAt ?? this.deps.clock.now());

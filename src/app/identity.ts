@@ -38,6 +38,13 @@ export async function identityOn(
   });
 }
 
+/**
+ * Refusals that only say the policy file has not caught up with a colleague (no mapping, no email
+ * on the profile): the requester is told what to ask for and nothing is written. An external, a
+ * bot, a deactivated account or a foreign email domain is audited.
+ */
+const setupGaps: ReadonlySet<string> = new Set(['unmapped', 'no-email']);
+
 /** The requester's identity on the resource's provider, or `NotAllowed` (audited) saying why not. */
 export async function requesterIdentity(
   deps: Deps,
@@ -46,6 +53,7 @@ export async function requesterIdentity(
 ): Promise<string> {
   const resolved = await identityOn(deps, user, request.provider);
   if (resolved.ok) return resolved.identity;
+  if (setupGaps.has(resolved.code)) throw new NotAllowed(resolved.reason);
   await auditIdentityRefusal(deps, user.id, 'request', {
     resource: request.resource,
     code: resolved.code,

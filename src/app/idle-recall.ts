@@ -3,6 +3,7 @@ import { formatDuration } from '../domain/duration.js';
 import type { AccessRequest } from '../generated/prisma/client.js';
 import type { Deps } from './deps.js';
 import { InvalidInput, ProviderUnavailable } from './errors.js';
+import { snapshotOf } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
 import { revokeGrants } from './revoke.js';
 
@@ -87,7 +88,7 @@ async function judge(
   limitSec: number,
   unreachable: Set<string>,
 ): Promise<Verdict> {
-  const providerName = deps.policy.resources[grant.resource]?.provider ?? '?';
+  const providerName = snapshotOf(deps.policy, grant)?.provider ?? '?';
   if (unreachable.has(providerName)) return 'skipped';
   let sessions: number;
   try {

@@ -181,6 +181,7 @@ const methodScopes: Record<string, string[]> = {
   'usergroups.list': ['usergroups:read'],
   'usergroups.users.list': ['usergroups:read'],
   'usergroups.users.update': ['usergroups:write'],
+  'auth.test': [],
   'views.open': [],
   'views.push': [],
   'views.update': [],
