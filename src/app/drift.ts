@@ -6,7 +6,7 @@ import { afterCommit } from './after-commit.js';
 import type { Deps } from './deps.js';
 import { ProviderUnavailable } from './errors.js';
 import { freezesCovering } from './freeze.js';
-import { snapshotOf } from './grant-snapshot.js';
+import { recordPrepared, snapshotOf } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
 import { lockRequest } from './transition.js';
 
@@ -92,6 +92,14 @@ class Round {
     if (held === undefined) return 'skipped';
     if (held) return this.markVerified(grant, { state: 'active' });
     const regranted = await this.ask(grant, async (provider, target) => {
+      // Like a first grant: what it will create is on record before the target acts.
+      if (provider.prepare) {
+        const created = await provider.prepare(target);
+        const recorded = await recordPrepared(this.deps, grant.id, 'active', created);
+        if (!recorded) return false;
+        await provider.grant({ ...target, details: { ...target.details, ...created } });
+        return true;
+      }
       await provider.grant(target);
       return true;
     });

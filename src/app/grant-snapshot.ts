@@ -1,7 +1,9 @@
 import canonicalizeModule from 'canonicalize';
 import { z } from 'zod';
 import type { Policy } from '../config/policy.js';
-import type { AccessRequest } from '../generated/prisma/client.js';
+import type { AccessRequest, Prisma } from '../generated/prisma/client.js';
+import type { Deps } from './deps.js';
+import { lockRequest } from './transition.js';
 
 // canonicalize 2.x is CommonJS; see audit/chain.ts.
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
@@ -63,4 +65,31 @@ export function policyChange(policy: Policy, request: Pick<AccessRequest, 'grant
     return `its grant changed from ${canonicalize(stored.grant)} to ${canonicalize(current.grant)}`;
   }
   return null;
+}
+
+/**
+ * Writes what a provider's `prepare` says a grant will create into the request's snapshot, merged
+ * over earlier attempts, before the provider is called: a crash after the target acted cannot
+ * lose what has to be taken back. Null (nothing written) when the request is no longer `state`.
+ */
+export async function recordPrepared(
+  deps: Pick<Deps, 'db' | 'policy'>,
+  requestId: string,
+  state: 'approved' | 'active',
+  created: Record<string, unknown>,
+  alsoWrite: (current: AccessRequest) => Prisma.AccessRequestUpdateInput = () => ({}),
+): Promise<AccessRequest | null> {
+  return deps.db.$transaction(async (tx) => {
+    const current = await lockRequest(tx, requestId);
+    if (current.state !== state) return null;
+    const stored = snapshotOf(deps.policy, current);
+    const grantSnapshot = stored ? { ...stored, details: { ...stored.details, ...created } } : null;
+    return tx.accessRequest.update({
+      where: { id: requestId },
+      data: {
+        ...(grantSnapshot ? { grantSnapshot: grantSnapshot as Prisma.InputJsonObject } : {}),
+        ...alsoWrite(current),
+      },
+    });
+  });
 }

@@ -5,7 +5,7 @@ import type { Deps } from './deps.js';
 import { endGrant } from './end-grant.js';
 import { InvalidInput } from './errors.js';
 import { freezesCovering, frozenReason } from './freeze.js';
-import { policyChange, snapshotOf } from './grant-snapshot.js';
+import { policyChange, recordPrepared, snapshotOf } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
 import { applyTransition, lockRequest, StaleVersion } from './transition.js';
 
@@ -104,22 +104,12 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
 async function recordGrantStart(
   deps: Deps,
   request: AccessRequest,
-  { provider, target, snapshot }: ReturnType<typeof grantTargetFor>,
+  { provider, target }: ReturnType<typeof grantTargetFor>,
 ): Promise<AccessRequest | null> {
   const created = provider.prepare ? await provider.prepare(target) : {};
-  return deps.db.$transaction(async (tx) => {
-    const current = await lockRequest(tx, request.id);
-    if (current.state !== 'approved') return null;
-    const stored = snapshotOf(deps.policy, current) ?? snapshot;
-    const grantSnapshot = { ...stored, details: { ...stored.details, ...created } };
-    return tx.accessRequest.update({
-      where: { id: request.id },
-      data: {
-        grantSnapshot: grantSnapshot as Prisma.InputJsonObject,
-        grantStartedAt: current.grantStartedAt ?? deps.clock.now(),
-      },
-    });
-  });
+  return recordPrepared(deps, request.id, 'approved', created, (current) => ({
+    grantStartedAt: current.grantStartedAt ?? deps.clock.now(),
+  }));
 }
 
 /** Marks the cleanup as owed (so the sweep keeps it alive) and hands it to the revoke queue. */

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DriftReport } from '../../src/app/drift.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
+import { runCheckRound } from '../support/bot-queues.js';
 import { type FakeGithub, startFakeGithub } from '../support/fake-github.js';
 import { type FakeWebhookReceiver, startFakeWebhookReceiver } from '../support/fake-webhook.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
@@ -16,6 +18,7 @@ beforeAll(async () => {
   github = await startFakeGithub({ org: 'acme' });
   github.addTeam('oncall', { 'carol-ops': 'maintainer' });
   github.addUser('alice-gh');
+  github.addUser('dave-gh');
   h = await startHarness({
     driftCheckIntervalMs: 3_600_000,
     extraProviders: `
@@ -28,12 +31,19 @@ beforeAll(async () => {
     token: ${github.token}
     org: acme
     baseUrl: ${github.baseUrl}
-    identities: { ${users.alice}: alice-gh }`,
+    identities: { ${users.alice}: alice-gh, ${users.dave}: dave-gh }`,
     extraResources: `
   ticketing-admin:
     description: Admin in the ticketing system
     provider: ticketing
     grant: { group: admins }
+    duration: { default: 1h, max: 4h }
+    approvals:
+      - from: { users: [${users.bob}] }
+  gh-oncall-invite:
+    description: On-call team on GitHub, inviting into the org when needed
+    provider: gh
+    grant: { team: oncall, inviteToOrg: true }
     duration: { default: 1h, max: 4h }
     approvals:
       - from: { users: [${users.bob}] }
@@ -153,5 +163,28 @@ describe('github-team provider in the bot', () => {
     const dm = await h.dmTo(users.eve, 'could not be granted');
     expect(JSON.stringify(dm.args.blocks)).toContain("map the user in the provider's identities");
     expect(github.callsTo('PUT', h.login('eve'))).toEqual([]);
+  });
+
+  it('records the org invitation a drift re-grant creates, so the end of the grant takes it back', async () => {
+    const id = await h.request(users.dave, 'gh-oncall-invite', '1h');
+    await approve(id);
+    await h.dmTo(users.dave, `${id}\`: you have`);
+    // dave-gh was an org member before the grant: nothing of the org is the grant's to take back.
+    const granted = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
+    expect(granted.grantSnapshot).toMatchObject({ details: {} });
+    expect(JSON.stringify(granted.grantSnapshot)).not.toContain('orgMembership');
+
+    // Someone removes dave-gh from the org behind the bot's back; the team membership goes with it.
+    github.setOrgMembership('dave-gh', undefined);
+    expect(github.membership('oncall', 'dave-gh')).toBeUndefined();
+    const report = await runCheckRound<DriftReport>(h.bot.queues.drift, 'test-drift-gh-invite');
+    expect(report.regranted).toEqual([id]);
+    expect(github.orgMembership('dave-gh')).toEqual({ role: 'member', state: 'pending' });
+    const regranted = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
+    expect(regranted.grantSnapshot).toMatchObject({ details: { orgMembership: 'created' } });
+
+    await h.slash(users.dave, `release ${id}`);
+    expect(github.membership('oncall', 'dave-gh')).toBeUndefined();
+    expect(github.orgMembership('dave-gh')).toBeUndefined();
   });
 });
