@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Makes sure a local PostgreSQL and Redis are running for development and tests.
-# Idempotent: when both already answer, it only (re)creates the roles it needs.
+# Idempotent: when both already answer and the roles exist, it changes nothing.
 # Installs them from Debian's packages when missing (needs root and apt-get).
+#
+# In a PostgreSQL this script starts, it creates two roles for local development and tests:
+#   jit         LOGIN SUPERUSER, password "jit"  (owns the bot's databases; tests create databases
+#                                                 and roles, so it needs to be a superuser)
+#   jit_granter LOGIN, password "jit_granter"    (what the PostgreSQL provider logs in as; member
+#                                                 of pg_signal_backend only)
+# and a database "jit". Debian's cluster listens on localhost only. In a PostgreSQL that was
+# already running it creates nothing: a superuser with a known password does not belong in a
+# server someone else set up. Create the roles yourself there, or set JIT_SERVICES_CREATE_ROLES=1
+# to let the script do it.
 set -euo pipefail
 
 PG_PORT="${PG_PORT:-5432}"
 REDIS_PORT="${REDIS_PORT:-6379}"
+
+# Set to 1 when this run installed or started PostgreSQL: only then are roles created in it.
+PG_STARTED_HERE=0
 
 log() { printf 'services: %s\n' "$*"; }
 
@@ -28,10 +41,13 @@ install_missing() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Installed just now (the package may even have started it): this script's server.
+  case " ${missing[*]} " in *" postgresql "*) PG_STARTED_HERE=1 ;; esac
 }
 
 start_postgres() {
   if port_open "$PG_PORT"; then return 0; fi
+  PG_STARTED_HERE=1
   local version
   version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
   if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main"; then
@@ -62,6 +78,12 @@ roles_ready() {
 
 create_roles() {
   roles_ready && return 0
+  if [ "$PG_STARTED_HERE" -ne 1 ] && [ "${JIT_SERVICES_CREATE_ROLES:-0}" != 1 ]; then
+    log "PostgreSQL on port $PG_PORT was already running and has no jit/jit_granter roles;"
+    log "not creating a superuser with a known password in it. Create the roles (see the top of"
+    log "this script), or run again with JIT_SERVICES_CREATE_ROLES=1 if this is a throwaway server."
+    exit 1
+  fi
   # jit: owner of the bot's databases (superuser so tests can create a database per test file).
   # jit_granter: what the PostgreSQL provider logs in as; it gets ADMIN OPTION on the roles it
   # hands out and pg_signal_backend to end sessions, nothing more.

@@ -1,11 +1,11 @@
 import { isFinal } from '../domain/lifecycle.js';
-import type { AccessRequest, Prisma } from '../generated/prisma/client.js';
+import type { AccessRequest } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import type { Deps } from './deps.js';
 import { endGrant } from './end-grant.js';
 import { InvalidInput } from './errors.js';
 import { freezesCovering, frozenReason } from './freeze.js';
-import { policyChange, recordPrepared, snapshotOf } from './grant-snapshot.js';
+import { policyChange, recordPrepared } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
 import { applyTransition, lockRequest, StaleVersion } from './transition.js';
 

@@ -32,6 +32,11 @@ export const postgresProviderConfigSchema = z.strictObject({
   url: z.string().min(1),
   /** Slack user id → database login, for users whose email local part is not their login. */
   identities: z.record(z.string(), identifierSchema).optional(),
+  /**
+   * Logins nobody is ever granted to through the bot, whoever asks: service accounts, replication
+   * and migration logins. The provider's own login is always protected.
+   */
+  protectedLogins: z.array(identifierSchema).optional(),
 });
 export type PostgresProviderConfig = z.infer<typeof postgresProviderConfigSchema>;
 
@@ -47,7 +52,7 @@ export interface PostgresProviderOptions {
 }
 
 export function createPostgresProvider(
-  config: { url: string; identities?: Record<string, string> },
+  config: { url: string; identities?: Record<string, string>; protectedLogins?: string[] },
   options: PostgresProviderOptions = {},
 ): Provider {
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
@@ -76,13 +81,21 @@ export function createPostgresProvider(
     }
   }
 
+  const protectedLogins = new Set(config.protectedLogins ?? []);
+
   return {
     type: 'postgres',
+
+    async checkIdentity(target) {
+      const { login, role } = namesOf(target);
+      await run(role, (client) => refuseUnfitLogin(client, login, protectedLogins));
+    },
 
     async grant(target) {
       const { login, role } = namesOf(target);
       await run(role, async (client) => {
-        refuseProviderLogin(client, login);
+        // Asked again here, on the connection that grants: the login may have changed since.
+        await refuseUnfitLogin(client, login, protectedLogins);
         try {
           // Granting a membership that exists is a NOTICE, not an error: idempotent as it is.
           await client.query(`GRANT ${escapeIdentifier(role)} TO ${escapeIdentifier(login)}`);
@@ -211,6 +224,43 @@ function refuseProviderLogin(client: PoolClient, login: string): void {
 }
 
 /**
+ * Refuses a login the grant could not be taken back from, or should never go to: one that does
+ * not exist or cannot log in (a group role: its members would get the access), a superuser (it
+ * needs no grant, and its sessions cannot be ended), a login with CREATEROLE (it could grant the
+ * role to itself again after the revoke), a login with members of its own (each member could
+ * `SET ROLE` through it), a protected login, and the provider's own.
+ */
+async function refuseUnfitLogin(client: PoolClient, login: string, protectedLogins: ReadonlySet<string>) {
+  refuseProviderLogin(client, login);
+  if (protectedLogins.has(login)) {
+    throw new InvalidInput(
+      `database login "${login}" is protected: the policy file lists it in protectedLogins`,
+    );
+  }
+  const { rows } = await client.query<{
+    canlogin: boolean;
+    superuser: boolean;
+    createrole: boolean;
+    members: number;
+  }>(
+    `SELECT r.rolcanlogin AS canlogin, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
+            (SELECT count(*)::int FROM pg_auth_members m WHERE m.roleid = r.oid) AS members
+       FROM pg_roles r WHERE r.rolname = $1`,
+    [login],
+  );
+  const found = rows[0];
+  const refuse = (why: string) => new InvalidInput(`database login "${login}" ${why}`);
+  if (!found) throw new MissingLogin(`database login "${login}" does not exist`);
+  if (!found.canlogin) throw refuse('cannot log in (NOLOGIN): it is a group role, not a person');
+  if (found.superuser) throw refuse('is a superuser: its sessions could not be ended at the revoke');
+  if (found.createrole)
+    throw refuse('has CREATEROLE: it could grant the role back to itself after the revoke');
+  if (found.members > 0) {
+    throw refuse(`has ${found.members} member role(s) that could SET ROLE through it: it is shared`);
+  }
+}
+
+/**
  * Turns a failed GRANT/REVOKE into the error to report. PostgreSQL says "role … does not exist"
  * (42704) for the login and the role alike, so look up which one is missing.
  */
@@ -232,19 +282,29 @@ async function explainMembershipFailure(
 }
 
 /**
- * Ends every open session of the login. A revoked membership stops new privilege checks, but a
- * session that already ran `SET ROLE` keeps acting as the role until it disconnects. Roles are
- * cluster-wide and so is pg_stat_activity: the login's sessions in every database of the cluster
- * are ended, not only those in the database the provider is connected to.
+ * Ends every open session of the login, and of every role that is (directly or through others) a
+ * member of it: a revoked membership stops new privilege checks, but a session that already ran
+ * `SET ROLE` keeps acting as the role until it disconnects, and a member of the login could have
+ * gone `SET ROLE login; SET ROLE role` (a login is refused a grant while it has members, but they
+ * can be added during the grant). Superuser members are left alone: they need no membership, and
+ * their sessions cannot be ended. Roles are cluster-wide and so is pg_stat_activity: sessions in
+ * every database of the cluster are ended, not only in the one the provider is connected to.
  */
 async function endSessionsOf(client: PoolClient, logins: string[], waitMs: number): Promise<void> {
   const who = logins.length === 1 ? `"${logins[0]}"` : `${logins.length} logins`;
   try {
     // With a timeout, pg_terminate_backend (PostgreSQL 14+) waits until the backend has exited.
     const { rows } = await client.query<{ pid: number; ended: boolean }>(
-      `SELECT pid, pg_terminate_backend(pid, $2) AS ended
-         FROM pg_stat_activity
-        WHERE usename = ANY($1::text[]) AND pid <> pg_backend_pid()`,
+      `WITH RECURSIVE through(oid) AS (
+         SELECT oid FROM pg_roles WHERE rolname = ANY($1::text[])
+         UNION
+         SELECT m.member FROM pg_auth_members m JOIN through t ON m.roleid = t.oid
+       )
+       SELECT a.pid, pg_terminate_backend(a.pid, $2) AS ended
+         FROM pg_stat_activity a
+         JOIN pg_roles r ON r.oid = a.usesysid
+        WHERE a.usesysid IN (SELECT oid FROM through) AND NOT r.rolsuper
+          AND a.usename <> session_user`,
       [logins, waitMs],
     );
     // false also means the session ended on its own before the signal; look whether it did.

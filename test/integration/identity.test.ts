@@ -1,5 +1,7 @@
+import { escapeIdentifier } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionIds } from '../../src/slack/views/request-card.js';
+import { withAdminClient } from '../support/db.js';
 import { type Harness, startHarness, users } from '../support/harness.js';
 
 /**
@@ -90,6 +92,48 @@ describe('who may request', () => {
       grant: { role: h.role },
       details: {},
     });
+  });
+});
+
+describe('logins the database provider will not grant to', () => {
+  const root = 'UROOT0001';
+  const rootLogin = () => `root_${h.login('alice')}`;
+  beforeAll(async () => {
+    await withAdminClient((client) =>
+      client.query(`CREATE ROLE ${escapeIdentifier(rootLogin())} LOGIN SUPERUSER PASSWORD 'pw'`),
+    );
+    h.fake.addUser({ id: root, name: 'root', email: `${rootLogin()}@example.com` });
+  });
+  afterAll(async () => {
+    await withAdminClient((client) => client.query(`DROP ROLE IF EXISTS ${escapeIdentifier(rootLogin())}`));
+  });
+
+  it('refuses at request time a requester whose login is a superuser, audited, and writes no request', async () => {
+    const { reply } = await h.slash(root, 'request prod-db-write 30m INC-9');
+    expect(String(reply.body.text)).toContain(`proddb will not grant to ${rootLogin()}`);
+    expect(String(reply.body.text)).toContain('is a superuser');
+    expect(await h.db.prisma.accessRequest.count({ where: { requesterId: root } })).toBe(0);
+    const [refusal] = await refusalsOf(root);
+    expect(refusal?.details).toMatchObject({
+      attempted: 'request',
+      code: 'target',
+      resource: 'prod-db-write',
+    });
+  });
+
+  it('fails the grant of a login made a superuser after the request, granting nothing', async () => {
+    const id = await h.request(users.eve, 'prod-db-write', '30m');
+    const eve = escapeIdentifier(h.login('eve'));
+    await withAdminClient((client) => client.query(`ALTER ROLE ${eve} SUPERUSER`));
+    try {
+      await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
+      await h.dmTo(users.eve, 'could not be granted');
+      const row = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
+      expect(row.state).toBe('grant_failed');
+      expect(await h.isMember(h.login('eve'))).toBe(false);
+    } finally {
+      await withAdminClient((client) => client.query(`ALTER ROLE ${eve} NOSUPERUSER`));
+    }
   });
 });
 

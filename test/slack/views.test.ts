@@ -210,8 +210,15 @@ describe('requestCardBlocks', () => {
     expect(text).toContain('*Access goes to*\n`alice` on proddb');
     expect(text).toContain(`*Would end*\n${slackDate(ends)} if granted now`);
     // Once granted, the status says until when; "would end" is gone.
-    const active = requestView({ state: 'active', expiresAt: ends, identity: 'alice', endsIfGrantedNow: ends });
-    expect(mrkdwnTexts(requestCardBlocks(active, { withButtons: false })).join('\n')).not.toContain('Would end');
+    const active = requestView({
+      state: 'active',
+      expiresAt: ends,
+      identity: 'alice',
+      endsIfGrantedNow: ends,
+    });
+    expect(mrkdwnTexts(requestCardBlocks(active, { withButtons: false })).join('\n')).not.toContain(
+      'Would end',
+    );
   });
 
   it('shows when active access ends', () => {
