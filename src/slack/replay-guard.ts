@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTTPModuleFunctions, type HTTPReceiver, isValidSlackRequest } from '@slack/bolt';
 import type { Redis } from 'ioredis';
@@ -6,7 +7,11 @@ import type { Logger } from 'pino';
 /**
  * Refuses a signed Slack request seen before. Bolt already refuses a bad signature and one more
  * than 5 minutes old; inside those 5 minutes a captured request would be accepted again, so every
- * accepted signature is remembered in Redis until Bolt would call it stale anyway.
+ * accepted request is remembered in Redis until Bolt would call it stale anyway. A request is
+ * known by its timestamp and a hash of its raw body, which is what the signature covers, not by
+ * the signature header: Bolt reads only the part after `v0=` up to the next `=`, so
+ * `v0=<hex>=x` passes its check as well and would be a new key. A signature header other than
+ * exactly `v0=` and 64 lower-case hex digits is refused here outright.
  *
  * When Redis does not answer, the request is let through (and logged): every handler is safe to
  * run twice, so a replay can only repeat what its sender already did, while refusing everything
@@ -24,6 +29,8 @@ export type Sighting = 'first' | 'seen' | 'unknown';
 
 /** Slack's ack deadline is 3 s; a Redis that hangs must not eat it. */
 const redisAnswerMs = 500;
+/** What Slack sends: version 0, the hex HMAC-SHA256. */
+const SIGNATURE_FORMAT = /^v0=[0-9a-f]{64}$/;
 /** How long Bolt accepts a signature after its timestamp. */
 const signatureLifetimeMs = 5 * 60_000;
 /** Our clock may be behind Slack's. */
@@ -91,6 +98,11 @@ async function admit(
     return false;
   }
   const signature = singleHeader(req, 'x-slack-signature');
+  if (signature !== undefined && !SIGNATURE_FORMAT.test(signature)) {
+    options.logger.warn('refused a Slack request whose signature header is not v0= and 64 hex digits');
+    HTTPModuleFunctions.buildNoBodyResponse(res, 401);
+    return false;
+  }
   const timestamp = Number(singleHeader(req, 'x-slack-request-timestamp'));
   const signed =
     signature !== undefined &&
@@ -101,7 +113,8 @@ async function admit(
     });
   if (!signed) return true;
   const ttlMs = timestamp * 1000 + signatureLifetimeMs - Date.now() + clockMarginMs;
-  const sighting = await recordSighting(options.memory, `slack-request:${signature}`, ttlMs);
+  const digest = createHash('sha256').update(body).digest('hex');
+  const sighting = await recordSighting(options.memory, `slack-request:${timestamp}:${digest}`, ttlMs);
   if (sighting === 'seen') {
     options.logger.warn({ timestamp }, 'refused a Slack request already received (replayed)');
     HTTPModuleFunctions.buildNoBodyResponse(res, 401);

@@ -13,6 +13,7 @@ import {
   eventEnvelope,
   postEvent,
   postSigned,
+  signSlackRequest,
   slashCommandBody,
 } from '../support/slack-signing.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
@@ -293,6 +294,52 @@ describe('request signatures', () => {
     expect(replay.body).toBe('');
     expect(await counts()).toEqual(before);
     expect(h.fake.responses.filter((r) => r.id === 'replayed-command')).toHaveLength(1);
+    await h.slash(users.alice, `release ${id}`);
+  });
+
+  it('refuses a replay whose signature header was padded (v0=<hex>=x), and any such header', async () => {
+    const body = slashCommandBody({
+      text: 'request prod-db-write 1h INC-604 captured, padded and replayed',
+      user_id: users.alice,
+      response_url: h.fake.responseUrl('padded-replay'),
+    });
+    const signedAt = nowSec();
+    const headers = signSlackRequest(signingSecret, body, signedAt);
+    const first = await postSigned(h.url, signingSecret, body, form, {}, signedAt);
+    expect(first.status).toBe(200);
+    const reply = await h.fake.waitForResponse((r) => r.id === 'padded-replay');
+    const id = /JIT-[0-9A-Z]{6}/.exec(String(reply.body.text))?.[0];
+
+    const before = await counts();
+    for (const padded of [`${headers['x-slack-signature']}=x`, `${headers['x-slack-signature']}=`]) {
+      const replay = await postSigned(
+        h.url,
+        signingSecret,
+        body,
+        form,
+        { 'x-slack-signature': padded },
+        signedAt,
+      );
+      expect(replay.status).toBe(401);
+    }
+    // A fresh command with such a header is refused too: Slack never sends one.
+    const fresh = slashCommandBody({
+      text: 'request prod-db-write 1h INC-605 never sent by Slack',
+      user_id: users.alice,
+      response_url: h.fake.responseUrl('padded-fresh'),
+    });
+    const freshHeaders = signSlackRequest(signingSecret, fresh, signedAt);
+    const refused = await postSigned(
+      h.url,
+      signingSecret,
+      fresh,
+      form,
+      { 'x-slack-signature': `${freshHeaders['x-slack-signature']}=x` },
+      signedAt,
+    );
+    expect(refused.status).toBe(401);
+    expect(await counts()).toEqual(before);
+    expect(h.fake.responses.filter((r) => r.id.startsWith('padded-'))).toHaveLength(1);
     await h.slash(users.alice, `release ${id}`);
   });
 
