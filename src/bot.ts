@@ -17,6 +17,7 @@ import { startApprovalTimeoutWorker } from './jobs/approval-timeout.js';
 import { startDriftWorker } from './jobs/drift.js';
 import { startGrantWorker } from './jobs/grant.js';
 import { startIdleRecallWorker } from './jobs/idle-recall.js';
+import { createRedisLimits, defaultLimitSettings, type LimitSettings } from './jobs/limits.js';
 import { startNotifyWorker } from './jobs/notify.js';
 import { createQueues, jobQueueFor, type Queues } from './jobs/queues.js';
 import { startReconcileLoop } from './jobs/reconcile.js';
@@ -53,6 +54,8 @@ export interface BotOptions {
   driftCheckIntervalMs?: number;
   /** How long a release or revoke from Slack or a hook has before its guard job finishes it; 60 s. */
   revokeGuardMs?: number;
+  /** Per-person command rate and refusal-audit cap; the defaults otherwise. */
+  limits?: Partial<LimitSettings>;
 }
 
 export interface RunningBot {
@@ -94,16 +97,17 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   });
   const metrics = createMetrics();
 
+  const memory = { redis, keyPrefix: options.queuePrefix ?? 'jit' };
   const app = createSlackApp({
     env,
     logger,
     clientOptions: options.clientOptions,
-    memory: { redis, keyPrefix: options.queuePrefix ?? 'jit' },
+    memory,
     routes: [
       ...healthRoutes({ db, redis }),
       metricsRoute({ registry: metrics.registry, db, queues, logger }),
       // Called per hook request, by which time `deps` below is set.
-      ...hookRoutes(env, () => deps),
+      ...hookRoutes(env, () => deps, memory),
     ],
   });
   const deps: Deps = {
@@ -116,6 +120,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     logger,
     randomBytes: (n) => randomBytes(n),
     metrics,
+    limits: createRedisLimits(redis, options.queuePrefix ?? 'jit', {
+      ...defaultLimitSettings,
+      ...options.limits,
+    }),
   };
   registerCommands(app, deps);
   registerActions(app, deps);

@@ -1,8 +1,7 @@
-import { appendAuditEvent } from '../audit/chain.js';
-import { afterCommit } from './after-commit.js';
 import { isAdmin } from './approvers.js';
 import type { Deps } from './deps.js';
 import { NotAllowed } from './errors.js';
+import { auditRefusal } from './refusal-audit.js';
 
 /**
  * Admin-only actions start here. A refusal is audited (and so reaches the security channel):
@@ -15,14 +14,7 @@ export async function requireAdmin(
   requestId: string | null = null,
 ): Promise<void> {
   if (await isAdmin(deps, actorId)) return;
-  const auditId = await deps.db.$transaction((tx) =>
-    appendAuditEvent(
-      tx,
-      { requestId, actor: actorId, action: 'admin.refused', details: { attempted } },
-      deps.clock.now(),
-    ),
-  );
-  await afterCommit(deps, requestId ?? '-', [() => deps.jobs.postAudit([auditId])]);
+  await auditRefusal(deps, { requestId, actor: actorId, action: 'admin.refused', details: { attempted } });
   throw new NotAllowed(`Only the security team (admins in the policy file) can ${attempted.split(' ')[0]}.`);
 }
 

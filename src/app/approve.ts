@@ -10,6 +10,7 @@ import { Conflict, NotAllowed, NotFound, sentence } from './errors.js';
 import { freezesCovering } from './freeze.js';
 import { snapshotOf } from './grant-snapshot.js';
 import { checkApproverAccount, identityOn } from './identity.js';
+import { auditRefusal } from './refusal-audit.js';
 import { applyTransition, lockRequest } from './transition.js';
 
 export interface ApprovalResult {
@@ -90,7 +91,7 @@ export async function approveRequest(
 
   if (result.kind === 'refused') {
     if (!unremarkable.has(result.refusal.code)) {
-      await auditRefusal(deps, result.request, approverId, result.refusal.reason);
+      await auditApprovalRefusal(deps, result.request, approverId, result.refusal.reason);
     }
     throw new NotAllowed(sentence(result.refusal.reason));
   }
@@ -122,7 +123,7 @@ async function checkApprover(
   const approver = await deps.directory.user(approverId);
   await checkApproverAccount(deps, approver, request.id);
   const refuse = async (reason: string): Promise<never> => {
-    await auditRefusal(deps, request, approverId, reason);
+    await auditApprovalRefusal(deps, request, approverId, reason);
     throw new NotAllowed(reason);
   };
   if (resource.optOut?.blockedUsers.includes(approverId)) {
@@ -155,25 +156,18 @@ async function checkApprover(
  */
 const unremarkable: ReadonlySet<ApprovalRefusal | undefined> = new Set(['repeat', 'needed-later']);
 
-async function auditRefusal(
+function auditApprovalRefusal(
   deps: Deps,
   request: AccessRequest,
   actorId: string,
   reason: string,
 ): Promise<void> {
-  const auditId = await deps.db.$transaction((tx) =>
-    appendAuditEvent(
-      tx,
-      {
-        requestId: request.id,
-        actor: actorId,
-        action: 'approval.refused',
-        fromState: request.state,
-        toState: request.state,
-        details: { reason },
-      },
-      deps.clock.now(),
-    ),
-  );
-  await afterCommit(deps, request.id, [() => deps.jobs.postAudit([auditId])]);
+  return auditRefusal(deps, {
+    requestId: request.id,
+    actor: actorId,
+    action: 'approval.refused',
+    fromState: request.state,
+    toState: request.state,
+    details: { reason },
+  });
 }

@@ -16,6 +16,18 @@ export interface Deps {
   logger: Logger;
   randomBytes: (n: number) => Uint8Array;
   metrics: Metrics;
+  limits: Limits;
+}
+
+/**
+ * Per-person limits, counted in Redis so every replica shares them. When Redis cannot answer in
+ * time they let everything through: a flood is better than a bot that refuses a revoke.
+ */
+export interface Limits {
+  /** Counts one slash command of `userId`; false when they are over the rate. */
+  command(userId: string): Promise<boolean>;
+  /** Whether to audit this refusal of `actor`, and how many refusals before it were left out. */
+  refusalAudit(actor: string): Promise<{ audit: true; notAuditedBefore: number } | { audit: false }>;
 }
 
 /** `created`, or the final state a request reached. */
@@ -113,7 +125,11 @@ export interface JobQueue {
   notify(request: NotifySubject, kind: NotificationKind): Promise<void>;
   /** The same for many requests at once (bulk revocations), in one round trip. */
   notifyMany(requests: readonly NotifySubject[], kind: NotificationKind): Promise<void>;
-  postAudit(eventIds: readonly bigint[]): Promise<void>;
+  /**
+   * Posts audit events to the security channel. `urgent` ones (a revoke that keeps failing, a
+   * freeze, grants outside the policy) go ahead of every routine post waiting in the queue.
+   */
+  postAudit(eventIds: readonly bigint[], options?: { urgent?: boolean }): Promise<void>;
   /** The reminder at half the resource's approval timeout and the timeout itself, for a new request. */
   approvalDeadlines(request: { id: string; resource: string; createdAt: Date }): Promise<void>;
 }

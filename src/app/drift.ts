@@ -183,7 +183,11 @@ class Round {
       }
       return appendAuditEvent(tx, this.event(grant, action), now);
     });
-    if (auditId !== null) await afterCommit(this.deps, grant.id, [() => this.deps.jobs.postAudit([auditId])]);
+    // Access found where it should not be, or a revoke that did not take: an alert.
+    const urgent = { urgent: true };
+    if (auditId !== null) {
+      await afterCommit(this.deps, grant.id, [() => this.deps.jobs.postAudit([auditId], urgent)]);
+    }
   }
 
   private event(grant: AccessRequest, action: string) {

@@ -22,6 +22,7 @@ import {
   settleExtension,
   waitingApprovers,
 } from './extension-record.js';
+import { auditRefusal } from './refusal-audit.js';
 import { lockRequest } from './transition.js';
 
 export interface ExtensionApprovalResult {
@@ -114,7 +115,7 @@ export async function approveExtension(
   if (result.kind === 'refused') {
     // As for requests: a repeat click, or an approver asked to wait for a later level, is routine.
     if (result.refusal.code !== 'repeat' && result.refusal.code !== 'needed-later') {
-      await auditRefusal(deps, result.request, {
+      await auditExtensionRefusal(deps, result.request, {
         extensionId,
         actorId: approverId,
         reason: result.refusal.reason,
@@ -205,22 +206,15 @@ function alreadyDecided(extension: Extension): Conflict {
 }
 
 /** As for requests: self-approval and approvals by non-approvers go to the security channel. */
-async function auditRefusal(
+function auditExtensionRefusal(
   deps: Deps,
   request: AccessRequest,
   refusal: { extensionId: string; actorId: string; reason: string },
 ): Promise<void> {
-  const auditId = await deps.db.$transaction((tx) =>
-    appendAuditEvent(
-      tx,
-      {
-        requestId: request.id,
-        actor: refusal.actorId,
-        action: 'approval.refused',
-        details: { extensionId: refusal.extensionId, reason: refusal.reason },
-      },
-      deps.clock.now(),
-    ),
-  );
-  await afterCommit(deps, request.id, [() => deps.jobs.postAudit([auditId])]);
+  return auditRefusal(deps, {
+    requestId: request.id,
+    actor: refusal.actorId,
+    action: 'approval.refused',
+    details: { extensionId: refusal.extensionId, reason: refusal.reason },
+  });
 }

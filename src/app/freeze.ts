@@ -48,7 +48,7 @@ export async function freeze(
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return null;
       throw error;
     });
-  if (created) await afterCommit(deps, '-', [() => deps.jobs.postAudit([created.auditId])]);
+  if (created) await afterCommit(deps, '-', [() => deps.jobs.postAudit([created.auditId], { urgent: true })]);
   const standing = created?.row ?? (await standingFreeze(deps, input.scope));
   if (!standing) throw new Conflict('The freeze was lifted while it was being created; try again.');
 
@@ -82,7 +82,7 @@ export async function unfreeze(deps: Deps, input: { actorId: string; scope: Free
     return { row, auditId };
   });
   if (!lifted) throw new Conflict(`${describeScope(input.scope)} is not frozen; nothing to lift.`);
-  await afterCommit(deps, '-', [() => deps.jobs.postAudit([lifted.auditId])]);
+  await afterCommit(deps, '-', [() => deps.jobs.postAudit([lifted.auditId], { urgent: true })]);
   return lifted.row;
 }
 

@@ -1,9 +1,8 @@
-import { appendAuditEvent } from '../audit/chain.js';
 import { identityIsSlackAccount, identityPolicyFor } from '../config/policy.js';
 import { accountRefusal, type IdentityResolution, resolveIdentity } from '../domain/identity.js';
-import { afterCommit } from './after-commit.js';
 import type { Deps, SlackUser } from './deps.js';
 import { NotAllowed, ProviderUnavailable } from './errors.js';
+import { auditRefusal } from './refusal-audit.js';
 
 /**
  * Identity checks at the edges of a request: who may ask or approve at all, and which identity
@@ -83,12 +82,10 @@ export async function auditIdentityRefusal(
   details: Record<string, string>,
   requestId: string | null = null,
 ): Promise<void> {
-  const auditId = await deps.db.$transaction((tx) =>
-    appendAuditEvent(
-      tx,
-      { requestId, actor: actorId, action: 'identity.refused', details: { attempted, ...details } },
-      deps.clock.now(),
-    ),
-  );
-  await afterCommit(deps, requestId ?? '-', [() => deps.jobs.postAudit([auditId])]);
+  await auditRefusal(deps, {
+    requestId,
+    actor: actorId,
+    action: 'identity.refused',
+    details: { attempted, ...details },
+  });
 }

@@ -48,6 +48,6 @@ export async function reportGrantsOutsidePolicy(deps: Deps): Promise<number> {
     ),
   );
   deps.logger.warn({ count: changed.length }, 'grants under resources the policy file changed or dropped');
-  await afterCommit(deps, '-', [() => deps.jobs.postAudit([auditId])]);
+  await afterCommit(deps, '-', [() => deps.jobs.postAudit([auditId], { urgent: true })]);
   return changed.length;
 }

@@ -5,7 +5,8 @@ import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Queues } from '../jobs/queues.js';
 import type { Route } from './routes.js';
 
-const jobStates = ['waiting', 'delayed', 'active', 'failed'] as const;
+// `prioritized`: routine audit posts wait there, behind alerts (see jobs/queues.ts).
+const jobStates = ['waiting', 'prioritized', 'delayed', 'active', 'failed'] as const;
 
 /**
  * `/metrics` in Prometheus text format, from the bot's registry (src/metrics.ts: counters and

@@ -102,6 +102,9 @@ export function createQueues(
   };
 }
 
+/** Routine audit posts wait behind alerts, which carry no priority (BullMQ's highest). */
+const routineAuditPriority = 10;
+
 export const jobIds = {
   grant: (requestId: string) => `grant-${requestId}`,
   // The due time is part of the id: an extended grant gets a new expiry job, and the old one
@@ -181,13 +184,15 @@ export function jobQueueFor(queues: Queues, now: () => Date, policy: Pick<Policy
         })),
       );
     },
-    async postAudit(eventIds) {
+    async postAudit(eventIds, options = {}) {
       if (eventIds.length === 0) return;
+      // BullMQ takes jobs without a priority before any prioritized one: alerts carry none.
+      const priority = options.urgent ? {} : { priority: routineAuditPriority };
       await queues.audit.addBulk(
         eventIds.map((id) => ({
           name: 'post',
           data: { eventId: String(id) },
-          opts: { ...jobOptions.audit, jobId: jobIds.audit(id) },
+          opts: { ...jobOptions.audit, ...priority, jobId: jobIds.audit(id) },
         })),
       );
     },

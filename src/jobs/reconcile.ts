@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Deps } from '../app/deps.js';
 import { freezeFilter, frozenReason, standingFreezes } from '../app/freeze.js';
+import { urgentAuditActions } from '../audit/urgency.js';
 import { ensureApprovalDeadlines } from './approval-timeout.js';
 import { scheduleDriftCheck } from './drift.js';
 import { scheduleIdleRecall } from './idle-recall.js';
@@ -112,13 +113,14 @@ export async function reconcileQueues(
 
   const unposted = await deps.db.auditEvent.findMany({
     where: { postedAt: null, at: { lt: settled } },
-    select: { id: true },
+    select: { id: true, action: true },
     orderBy: { id: 'asc' },
     take: 1_000,
   });
-  for (const { id } of unposted) {
+  for (const { id, action } of unposted) {
     if (signal?.aborted) return report;
-    if (await ensureJob(queues.audit, jobIds.audit(id), () => jobs.postAudit([id]))) report.auditPosts++;
+    const post = () => jobs.postAudit([id], { urgent: urgentAuditActions.has(action) });
+    if (await ensureJob(queues.audit, jobIds.audit(id), post)) report.auditPosts++;
   }
 
   if (signal?.aborted) return report;

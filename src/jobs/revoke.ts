@@ -70,5 +70,5 @@ async function recordRevokeFailing(deps: Deps, job: Job<RevokeJob>, error: Error
     { requestId, err: error, attempt: job.attemptsMade + 1 },
     'revocation keeps failing; retrying',
   );
-  await deps.jobs.postAudit([auditId]).catch(() => undefined);
+  await deps.jobs.postAudit([auditId], { urgent: true }).catch(() => undefined);
 }

@@ -45,6 +45,13 @@ export function registerCommands(app: App, deps: Deps): void {
     const { user_id: userId, channel_id: channelId, text, trigger_id: triggerId } = parsed.data;
     const jit = parseJitCommand(text);
     const log = deps.logger.child({ userId, command: jit.kind });
+    if (!takesAccessBack.has(jit.kind) && !(await deps.limits.command(userId))) {
+      log.warn('slash command refused: over the per-user rate');
+      await respond({ response_type: 'ephemeral', text: slowDown }).catch((err) =>
+        log.warn({ err }, 'could not answer the slash command'),
+      );
+      return;
+    }
     try {
       if (jit.kind === 'open-modal') {
         await client.views.open({
@@ -64,6 +71,16 @@ export function registerCommands(app: App, deps: Deps): void {
     }
   });
 }
+
+/**
+ * Never rate limited: nothing should stand between someone and taking access back. A non-admin
+ * flooding `/jit revoke` is refused by the admin check, whose audit events are capped per user.
+ */
+const takesAccessBack: ReadonlySet<JitCommand['kind']> = new Set(['release', 'revoke', 'freeze']);
+
+const slowDown =
+  ':hourglass: Slow down: you have sent a lot of `/jit` commands in the last minute. ' +
+  'Try again in a minute. (`/jit release`, `/jit revoke` and `/jit freeze` always go through.)';
 
 function revokeSubjectOf(target: Target): RevokeSubject {
   if (target.kind === 'all')

@@ -37,6 +37,11 @@ describe('bad input gets a clear ephemeral message and writes nothing', () => {
     ['request prod-db-write 1h', /needs a resource, a duration and a reason/],
     ['request prod-db-write 1h ok', /reason is required/],
     ['request prod-db-write 0s fixing things', /"0s" is not a duration/],
+    // Names of Object.prototype members are no resources, nor an internal error.
+    ...['constructor', '__proto__', 'toString', 'hasOwnProperty'].map((name): [string, RegExp] => [
+      `request ${name} 1h fixing things`,
+      new RegExp(`Unknown resource "${name.toLowerCase()}"`),
+    ]),
     ['release nonsense', /needs one request id/],
     ['release JIT-ZZZZZZ', /No request JIT-ZZZZZZ/],
     ['frobnicate', /Unknown command "frobnicate"/],
@@ -48,6 +53,18 @@ describe('bad input gets a clear ephemeral message and writes nothing', () => {
     expect(String(reply.body.text)).toMatch(expected);
     expect(await counts()).toEqual(before);
   });
+
+  it.each(['constructor', '__proto__'])(
+    '/jit revoke %s by an admin finds no resource of that name',
+    async (name) => {
+      const before = await counts();
+      const { reply } = await h.slash(users.sec, `revoke ${name} compromised host`);
+      // `constructor` is a well-formed name the policy does not have; `__proto__` is no name at all.
+      expect(String(reply.body.text)).toMatch(/Unknown resource "constructor"|needs a target/);
+      expect(String(reply.body.text)).not.toMatch(/error reference|something went wrong/i);
+      expect(await counts()).toEqual(before);
+    },
+  );
 
   it('refuses a requester without a database identity before anything is written', async () => {
     h.fake.addUser({ id: 'UNOMAIL1', name: 'nomail' });

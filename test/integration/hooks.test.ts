@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,7 +54,7 @@ async function postGitHub(
   origin: string,
   event: string,
   payload: unknown,
-  options: { secret?: string; form?: boolean } = {},
+  options: { secret?: string; form?: boolean; delivery?: string } = {},
 ): Promise<HookResponse> {
   const json = JSON.stringify(payload);
   const body = options.form ? new URLSearchParams({ payload: json }).toString() : json;
@@ -63,7 +63,7 @@ async function postGitHub(
     headers: {
       'content-type': options.form ? 'application/x-www-form-urlencoded' : 'application/json',
       'x-github-event': event,
-      'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+      'x-github-delivery': options.delivery ?? randomUUID(),
       'x-hub-signature-256': `sha256=${hmac(options.secret ?? githubSecret, body)}`,
     },
     body,
@@ -191,7 +191,8 @@ describe('POST /hooks/recall', () => {
     expect((await postRecall(h.origin, body)).json.revoked).toEqual([id]);
     const changesBefore = await changeCount();
 
-    const again = await postRecall(h.origin, body);
+    // Signed anew, as a sender retrying does: the same signed call again is a replay (see below).
+    const again = await postRecall(h.origin, body, { timestamp: nowSec() + 1 });
 
     expect(again.status).toBe(200);
     expect(again.json).toMatchObject({ revoked: [], retrying: [], unchanged: [{ id }] });
@@ -203,7 +204,11 @@ describe('POST /hooks/recall', () => {
     const id = await grant(users.eve, 'investigating INC-44');
     const body = JSON.stringify({ requestId: id, reason: 'INC-44 resolved' });
 
-    const answers = await Promise.all([postRecall(h.origin, body), postRecall(h.origin, body)]);
+    // Two senders (or one retrying) sign on their own: the same signed call twice is a replay.
+    const answers = await Promise.all([
+      postRecall(h.origin, body),
+      postRecall(h.origin, body, { timestamp: nowSec() - 1 }),
+    ]);
 
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
     expect(answers.flatMap((a) => a.json.revoked as string[])).toEqual([id]);
@@ -256,6 +261,32 @@ describe('POST /hooks/recall', () => {
       status: 200,
       json: { revoked: [], message: 'Nothing to recall: no grant matched.' },
     });
+  });
+
+  it('refuses a captured recall sent again within its window, leaving the newer grant alone', async () => {
+    await endAllGrants();
+    const first = await grant(users.alice, 'patching');
+    const body = JSON.stringify({ user: users.alice, resource: 'prod-db-write', reason: 'INC-77 contained' });
+    const signedAt = nowSec();
+    const recalled = await postRecall(h.origin, body, { timestamp: signedAt });
+    expect(recalled.json, JSON.stringify(recalled)).toMatchObject({ revoked: [first] });
+
+    // Alice is granted again; whoever captured the call above sends it once more.
+    const newer = await grant(users.alice, 'patching again, approved');
+    await expectRefusedAndAudited(
+      () => postRecall(h.origin, body, { timestamp: signedAt }),
+      { status: 409, hook: 'recall', why: /already received/, error: /already received/ },
+      newer,
+      h.login('alice'),
+    );
+    // Upper-case hex is the same signature to the check, and the same call to the memory.
+    const upper = `v0=${hmac(recallSecret, `v0:${signedAt}:${body}`).toUpperCase()}`;
+    const shouted = await postRecall(h.origin, body, {
+      timestamp: signedAt,
+      headers: { 'x-jit-signature': upper },
+    });
+    expect(shouted.status).toBe(409);
+    expect(await stateOf(newer)).toBe('active');
   });
 
   describe('refuses, changes nothing, and audits', () => {
@@ -430,6 +461,43 @@ describe('POST /hooks/github', () => {
     const redelivered = await postGitHub(h.origin, 'pull_request', closedPullRequest(123));
     expect(redelivered.json).toMatchObject({ revoked: [], retrying: [] });
     expect(redelivered.json.unchanged).toEqual([]);
+  });
+
+  it('handles each delivery once: a replayed delivery id recalls nothing new, a missing one is refused', async () => {
+    await endAllGrants();
+    const delivery = randomUUID();
+    const first = await grant(users.alice, 'deploying acme/api#321');
+    const closed = await postGitHub(h.origin, 'pull_request', closedPullRequest(321), { delivery });
+    expect(closed.json.revoked).toEqual([first]);
+
+    // A follow-up fix for the same pull request, granted after it closed; the delivery comes again.
+    const followUp = await grant(users.alice, 'follow-up to acme/api#321');
+    const replayed = await postGitHub(h.origin, 'pull_request', closedPullRequest(321), { delivery });
+    expect(replayed).toMatchObject({ status: 200, json: { duplicate: true, delivery } });
+    expect(await stateOf(followUp)).toBe('active');
+    expect(await h.isMember(h.login('alice'))).toBe(true);
+
+    const body = JSON.stringify(closedPullRequest(321));
+    await expectRefusedAndAudited(
+      () =>
+        fetch(`${h.origin}/hooks/github`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-github-event': 'pull_request',
+            'x-hub-signature-256': `sha256=${hmac(githubSecret, body)}`,
+          },
+          body,
+        }).then(answer),
+      {
+        status: 400,
+        hook: 'github',
+        why: /X-GitHub-Delivery/,
+        error: /X-GitHub-Delivery header is required/,
+      },
+      followUp,
+      h.login('alice'),
+    );
   });
 
   it('takes the payload form field when the webhook sends form-encoded bodies', async () => {

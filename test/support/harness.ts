@@ -6,6 +6,7 @@ import type { Clock } from '../../src/app/deps.js';
 import { type RunningBot, startBot } from '../../src/bot.js';
 import { type Env, loadEnv } from '../../src/config/env.js';
 import { parsePolicy } from '../../src/config/policy.js';
+import type { LimitSettings } from '../../src/jobs/limits.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, redisUrl, type TestDatabase, uniqueName, withAdminClient } from './db.js';
 import {
@@ -95,6 +96,11 @@ export interface HarnessOptions {
   /** Extra resources, YAML indented for the `resources:` block; `{{role}}` is replaced. */
   extraResources?: string;
   workers?: { retryDelayMs?: number; maxRetryDelayMs?: number };
+  /**
+   * Per-person limits. Tests send far more commands and draw far more refusals per person and
+   * minute than anyone would, so the harness raises the caps unless a test sets its own.
+   */
+  limits?: Partial<LimitSettings>;
   /**
    * Socket Mode: SLACK_APP_TOKEN is the fake's app token and PORT a free port (Bolt serves the
    * custom routes there, not on an ephemeral one); commands and clicks go over the WebSocket.
@@ -205,6 +211,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       queuePrefix,
       clientOptions: { retryConfig: { retries: 0 }, rejectRateLimitedCalls: true },
       workers: { retryDelayMs: 50, maxRetryDelayMs: 500, ...options.workers },
+      limits: { commandsPerWindow: 10_000, refusalsPerWindow: 10_000, ...options.limits },
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.idleCheckIntervalMs ? { idleCheckIntervalMs: options.idleCheckIntervalMs } : {}),
       ...(options.driftCheckIntervalMs ? { driftCheckIntervalMs: options.driftCheckIntervalMs } : {}),

@@ -28,6 +28,24 @@ const closedPullRequest = z.object({
 
 const anyAction = z.object({ action: z.string().max(100) });
 
+/** How long a delivery id is remembered: well past GitHub's own redelivery window (3 days). */
+const deliveryMemoryMs = 7 * 24 * 60 * 60_000;
+
+/** GitHub's delivery GUID. */
+const deliveryId = /^[0-9A-Za-z-]{1,64}$/;
+
+function deliveryIdOf(req: IncomingMessage): string {
+  const id = headerValue(req, 'x-github-delivery');
+  if (!id || !deliveryId.test(id)) {
+    throw new HookRejection(
+      400,
+      'no valid X-GitHub-Delivery header',
+      'The X-GitHub-Delivery header is required.',
+    );
+  }
+  return id;
+}
+
 export function githubHook(secret: string | undefined): HookDefinition {
   return {
     hook: 'github',
@@ -39,6 +57,11 @@ export function githubHook(secret: string | undefined): HookDefinition {
     maxBodyBytes: 1024 * 1024,
     verify: ({ secret: key, req, body }) =>
       verifyGitHubSignature({ secret: key, signature: headerValue(req, 'x-hub-signature-256'), body }),
+    // GitHub's signature has no timestamp, so a captured delivery stays valid: each delivery id is
+    // handled once. A redelivery (from the webhook's settings page) keeps its id and is answered
+    // as a duplicate; the recall it would repeat was done the first time.
+    delivery: (req) => ({ key: deliveryIdOf(req), ttlMs: deliveryMemoryMs }),
+    onRepeat: (req) => ({ status: 200, body: { duplicate: true, delivery: deliveryIdOf(req) } }),
     answer: (deps, req, body) => answerGitHubEvent(deps, req, body),
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Deps } from '../../app/deps.js';
 import { InvalidInput, NotFound } from '../../app/errors.js';
+import { type DeliveryMemory, recordSighting } from '../../slack/replay-guard.js';
 import { type Route, sendJson } from '../routes.js';
 import { auditRejection, type HookName, type RejectionAuditBudget } from './rejections.js';
 import type { SignatureCheck } from './signature.js';
@@ -35,6 +36,12 @@ export interface HookDefinition {
   secret: string | undefined;
   maxBodyBytes: number;
   verify(input: { secret: string; req: IncomingMessage; body: Buffer; now: Date }): SignatureCheck;
+  /**
+   * What a signed call is remembered by, and for how long: the same call arriving again within
+   * that time gets `onRepeat` instead of being handled (a replay, or the sender retrying).
+   */
+  delivery?(req: IncomingMessage, body: Buffer): { key: string; ttlMs: number };
+  onRepeat?(req: IncomingMessage): HookAnswer;
   answer(deps: Deps, req: IncomingMessage, body: Buffer): Promise<HookAnswer>;
 }
 
@@ -45,6 +52,7 @@ export function hookRoute(
   definition: HookDefinition,
   getDeps: () => Deps,
   budget: RejectionAuditBudget,
+  memory?: DeliveryMemory,
 ): Route {
   return {
     path: definition.path,
@@ -53,7 +61,7 @@ export function hookRoute(
     handler: async (req, res) => {
       const deps = getDeps();
       try {
-        const answer = await answerHook(definition, deps, req);
+        const answer = await answerHook(definition, deps, req, memory);
         sendJson(res, answer.status, answer.body);
       } catch (error) {
         const rejection = asRejection(error);
@@ -79,7 +87,12 @@ export function hookRoute(
   };
 }
 
-async function answerHook(definition: HookDefinition, deps: Deps, req: IncomingMessage): Promise<HookAnswer> {
+async function answerHook(
+  definition: HookDefinition,
+  deps: Deps,
+  req: IncomingMessage,
+  memory: DeliveryMemory | undefined,
+): Promise<HookAnswer> {
   if (req.method !== 'POST') {
     throw new HookRejection(405, `method ${req.method}`, `Use POST for ${definition.path}.`);
   }
@@ -100,7 +113,33 @@ async function answerHook(definition: HookDefinition, deps: Deps, req: IncomingM
   }
   const check = definition.verify({ secret: definition.secret, req, body, now: deps.clock.now() });
   if (!check.ok) throw new HookRejection(401, check.why, `Request refused: ${check.why}.`);
-  return definition.answer(deps, req, body);
+  let remembered: string | null = null;
+  if (definition.delivery && memory) {
+    const { key, ttlMs } = definition.delivery(req, body);
+    remembered = `hook:${definition.hook}:${key}`;
+    const sighting = await recordSighting(memory, remembered, ttlMs);
+    if (sighting === 'seen') {
+      deps.logger.info({ hook: definition.hook }, 'hook call already received');
+      if (definition.onRepeat) return definition.onRepeat(req);
+      throw new HookRejection(409, 'already received', 'This call was already received.');
+    }
+    // As for Slack requests: every hook call is safe to handle twice, so no Redis is no refusal.
+    if (sighting === 'unknown') {
+      deps.logger.warn(
+        { hook: definition.hook },
+        'Redis did not answer; a hook call was not checked for replay',
+      );
+    }
+  }
+  try {
+    return await definition.answer(deps, req, body);
+  } catch (error) {
+    // Not handled (a 500): the sender's retry of the same call must not be taken for a replay.
+    if (remembered && memory && !asRejection(error)) {
+      await memory.redis.del(`${memory.keyPrefix}:${remembered}`).catch(() => undefined);
+    }
+    throw error;
+  }
 }
 
 function asRejection(error: unknown): HookRejection | null {

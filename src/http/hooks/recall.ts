@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Deps } from '../../app/deps.js';
 import { recallActors, recallByRequest, recallByUserAndResource } from '../../app/recall.js';
@@ -5,7 +6,7 @@ import { parseRequestId } from '../../domain/ids.js';
 import { controlCharacters, maxReasonLength } from '../../domain/policy.js';
 import { parseJson, recallAnswer, validated } from './answers.js';
 import { type HookDefinition, headerValue } from './hook-route.js';
-import { verifyRecallSignature } from './signature.js';
+import { recallSignatureWindowSec, verifyRecallSignature } from './signature.js';
 
 /**
  * `POST /hooks/recall`: an outside system (incident tooling, HR offboarding, a SIEM rule) takes
@@ -53,6 +54,12 @@ export function recallHook(secret: string | undefined): HookDefinition {
         body,
         now,
       }),
+    // Within the signature's window the same signed call would be accepted again: remember it
+    // (by timestamp and body, which the signature covers) until the window has passed both ways.
+    delivery: (req, body) => ({
+      key: `${headerValue(req, 'x-jit-timestamp')}:${createHash('sha256').update(body).digest('hex')}`,
+      ttlMs: 2 * recallSignatureWindowSec * 1000 + 60_000,
+    }),
     answer: async (deps: Deps, _req, body) => {
       const json = parseJson(body.toString('utf8'));
       // Which shape is meant is decided by `requestId`, so errors are about that shape only.
