@@ -112,9 +112,9 @@ export async function approveRequest(
  * Who may not approve even when listed as an approver: an account that may not act here at all
  * (Slack Connect external, bot, deactivated), a user a freeze or `optOut.blockedUsers` names, and
  * a second Slack account of the requester, i.e. one whose own identity on the request's provider
- * is the identity the access would go to. Each refusal is audited.
+ * is the identity the access would go to. Each refusal is audited. Extensions ask the same.
  */
-async function checkApprover(
+export async function checkApprover(
   deps: Deps,
   request: AccessRequest,
   resource: ResourcePolicy,

@@ -9,6 +9,7 @@ import {
 } from '../domain/policy.js';
 import type { AccessRequest, Extension } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
+import { checkApprover } from './approve.js';
 import { approvalLevelsFor, resourcePolicy } from './approvers.js';
 import type { Deps } from './deps.js';
 import { Conflict, checked, NotAllowed, NotFound, sentence } from './errors.js';
@@ -45,6 +46,10 @@ export async function approveExtension(
   approverId: string,
 ): Promise<ExtensionApprovalResult> {
   const { found, levels, reasons } = await loadForDecision(deps, extensionId);
+  // More time is more access: the same people are refused as for the request itself.
+  if (found.state === 'pending') {
+    await checkApprover(deps, found.request, resourcePolicy(deps, found.request.resource), approverId);
+  }
   const now = deps.clock.now();
 
   const result = await deps.db.$transaction(async (tx) => {

@@ -224,6 +224,23 @@ describe('extensions that need approval', () => {
     await h.slash(users.alice, `release ${id}`);
   });
 
+  it('refuse a frozen approver, as for the request itself, audited, and leave the extension pending', async () => {
+    const id = await grant('prod-db-write', '1h');
+    const extensionId = extensionIdIn(await extend(users.alice, `${id} 30m`));
+    const card = await extensionCard(extensionId, users.bob);
+    await h.slash(users.sec, `freeze <@${users.bob}> INC-900 laptop stolen`);
+    try {
+      await h.click(users.bob, extensionActionIds.approve, extensionId, card);
+      await clickReply('You are frozen (INC-900 laptop stolen)');
+      expect((await extensionsOf(id)).map((e) => e.state)).toEqual(['pending']);
+      const refused = await auditOf(id, 'approval.refused');
+      expect(refused.map((e) => e.actor)).toEqual([users.bob]);
+    } finally {
+      await h.slash(users.sec, `unfreeze <@${users.bob}>`);
+    }
+    await h.slash(users.alice, `release ${id}`);
+  });
+
   it('is denied with a reason the requester is shown; the end stays, and asking again works', async () => {
     const id = await grant('prod-db-write', '1h');
     const before = (await requestRow(id)).expiresAt as Date;

@@ -1,9 +1,10 @@
-import { Client } from 'pg';
+import { Client, escapeIdentifier } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobIds } from '../../src/jobs/queues.js';
 import { reconcileQueues } from '../../src/jobs/reconcile.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
 import { loseQueueData } from '../support/bot-queues.js';
+import { withAdminClient } from '../support/db.js';
 import { grantedRequest } from '../support/granted-request.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
 
@@ -12,7 +13,7 @@ beforeAll(async () => {
   h = await startHarness({
     extraResources: `
   frank-db:
-    description: A resource whose requester has no database login
+    description: A resource for a requester without a database login
     provider: proddb
     grant: { role: {{role}} }
     duration: { default: 10m, max: 1h }
@@ -55,8 +56,18 @@ describe('revocation', () => {
     expect(String(bob.reply.body.text)).toMatch(/Only the requester/);
   });
 
+  it('refuses at request time a requester whose database login does not exist', async () => {
+    const { reply } = await h.slash(users.frank, 'request frank-db 10m INC-70 checking');
+    expect(String(reply.body.text)).toContain(`database login "${h.login('frank')}" does not exist`);
+    expect(await h.db.prisma.accessRequest.count({ where: { requesterId: users.frank } })).toBe(0);
+  });
+
   it('ends in grant_failed when the provider refuses for good, and tells requester and security', async () => {
+    // The login exists when frank asks and is gone by the time the grant runs.
+    const login = escapeIdentifier(h.login('frank'));
+    await withAdminClient((client) => client.query(`CREATE ROLE ${login} LOGIN`));
     const id = await h.request(users.frank, 'frank-db', '10m');
+    await withAdminClient((client) => client.query(`DROP ROLE ${login}`));
     await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
     const dm = await h.dmTo(users.frank, 'could not be granted');
     expect(JSON.stringify(dm.args.blocks)).toContain('does not exist');
