@@ -142,7 +142,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     startGrantWorker(deps, settings),
     startRevokeWorker(deps, settings),
     startNotifyWorker(notifier, settings),
-    startAuditPoster(deps, app.client, settings),
+    startAuditPoster(deps, app.client, settings, notifier),
     startApprovalTimeoutWorker(deps, settings),
     // The sweep below schedules its rounds.
     startIdleRecallWorker(deps, settings, redis, queues.idleCheckIntervalMs),

@@ -183,6 +183,9 @@ export async function expireMany(deps: Deps, requestIds: readonly string[]): Pro
   return endMany(deps, requestIds, { event: 'expire', actorId: 'system', reason: null });
 }
 
+/** How many request ids a bulk revoke's summary names; the audit trail has every one. */
+const bulkListed = 20;
+
 type BulkEndInput = { event: 'expire' | 'revoke'; actorId: string; reason: string | null };
 
 const endStates = { expire: 'expired', revoke: 'revoked' } as const;
@@ -328,16 +331,35 @@ async function recordEnds(
         data: { cleanupNeeded: true },
       });
     }
+    // A revoke of many grants at once (a freeze, `/jit revoke @user`) is one summary message in
+    // the security channel, not one per grant: each grant's event is marked as summarised and its
+    // card still shows the end. Expiries stay one event each, in their cards' threads.
+    const summarised = input.event === 'revoke' && due.length > 1;
     const auditIds = await appendAuditEvents(
       tx,
-      due.map((request) => ({
-        requestId: request.id,
-        actor: input.actorId,
-        action: auditActionFor(endState),
-        fromState: request.state,
-        toState: endState,
-        details: reason ? { reason } : {},
-      })),
+      [
+        ...due.map((request) => ({
+          requestId: request.id,
+          actor: input.actorId,
+          action: auditActionFor(endState),
+          fromState: request.state,
+          toState: endState,
+          details: { ...(reason ? { reason } : {}), ...(summarised ? { summarised: true } : {}) },
+        })),
+        ...(summarised
+          ? [
+              {
+                actor: input.actorId,
+                action: 'revoke.bulk',
+                details: {
+                  count: due.length,
+                  ...(reason ? { reason } : {}),
+                  requests: due.slice(0, bulkListed).map((request) => request.id),
+                },
+              },
+            ]
+          : []),
+      ],
       now,
     );
     const ended = await tx.accessRequest.findMany({
@@ -353,8 +375,11 @@ async function recordEnds(
         deps.metrics.expiryLateness((now.getTime() - request.expiresAt.getTime()) / 1000);
     }
   }
+  // The summary of a bulk revoke (appended last) is an alert; the grants' own events are routine.
+  const summary = auditIds.length > ended.length ? auditIds.slice(ended.length) : [];
   await afterCommit(deps, '-', [
-    () => deps.jobs.postAudit(auditIds),
+    () => deps.jobs.postAudit(auditIds.slice(0, ended.length)),
+    () => deps.jobs.postAudit(summary, { urgent: true }),
     () => deps.jobs.notifyMany(ended, 'refresh'),
     () => deps.jobs.notifyMany(ended, 'tell-requester'),
   ]);

@@ -28,6 +28,12 @@ export class InvalidInput extends AppError {
   }
 }
 
+/**
+ * The identity has no account on the target (yet): a gap in setting someone up, told to the
+ * requester but not audited, unlike an identity the target refuses (a superuser, say).
+ */
+export class UnknownIdentity extends InvalidInput {}
+
 /** The request is no longer in a state where this makes sense (already decided, already ended). */
 export class Conflict extends AppError {}
 

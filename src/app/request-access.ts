@@ -14,7 +14,7 @@ import { type AccessRequest, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, knownResource } from './approvers.js';
 import type { Deps, SlackUser } from './deps.js';
-import { checked, InvalidInput, NotAllowed, ProviderUnavailable } from './errors.js';
+import { checked, InvalidInput, NotAllowed, ProviderUnavailable, UnknownIdentity } from './errors.js';
 import { freezesCovering } from './freeze.js';
 import { type GrantSnapshot, snapshotFromPolicy } from './grant-snapshot.js';
 import { auditIdentityRefusal, requesterIdentity } from './identity.js';
@@ -145,6 +145,7 @@ async function checkTargetIdentity(
     }
     if (!(error instanceof InvalidInput)) throw error;
     const reason = `${snapshot.provider} will not grant to ${identity}: ${error.message}.`;
+    if (error instanceof UnknownIdentity) throw new NotAllowed(reason);
     await auditIdentityRefusal(deps, requesterId, 'request', {
       resource: resourceName,
       code: 'target',

@@ -1,23 +1,47 @@
 import type { WebClient } from '@slack/web-api';
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import type { Deps } from '../app/deps.js';
 import type { AuditJob } from '../jobs/queues.js';
 import { startWorker, type WorkerSettings } from '../jobs/workers.js';
 import { auditEventMessage } from '../slack/views/audit.js';
+import { urgentAuditActions } from './urgency.js';
 
 /**
  * Posts audit events to the security channel. The row is the truth and `postedAt` records
  * delivery: the job skips events already posted, and the sweep re-enqueues any left unposted
  * (Redis lost, Slack down for longer than the retries).
+ *
+ * The channel stays readable: an event about a request goes into the thread of that request's
+ * card (one top-level message per request, kept up to date in place), while alerts (a revoke
+ * that keeps failing, drift, a freeze, grants outside the policy) and events about no request
+ * (hook rejections, refusals of strangers) are top-level, where people see them.
  */
+
+/** Where a request's events are threaded: the ts of its card, posted first if need be. */
+export interface SecurityThreads {
+  securityThread(requestId: string): Promise<string>;
+}
+
 export async function postAuditEvent(
   deps: Pick<Deps, 'db' | 'policy' | 'clock'>,
   client: WebClient,
   eventId: bigint,
+  threads?: SecurityThreads,
 ): Promise<'posted' | 'skipped'> {
   const event = await deps.db.auditEvent.findUnique({ where: { id: eventId } });
   if (!event || event.postedAt) return 'skipped';
-  await client.chat.postMessage({ channel: deps.policy.securityChannel, ...auditEventMessage(event) });
+  if (isSummarised(event.details)) {
+    // Told in Slack by the bulk revoke's one summary message (`revoke.bulk`).
+    await deps.db.auditEvent.update({ where: { id: eventId }, data: { postedAt: deps.clock.now() } });
+    return 'skipped';
+  }
+  const threaded = threads && event.requestId !== null && !urgentAuditActions.has(event.action);
+  const thread = threaded ? { thread_ts: await threads.securityThread(event.requestId as string) } : {};
+  await client.chat.postMessage({
+    channel: deps.policy.securityChannel,
+    ...auditEventMessage(event),
+    ...thread,
+  });
   await deps.db.auditEvent.update({ where: { id: eventId }, data: { postedAt: deps.clock.now() } });
   return 'posted';
 }
@@ -26,9 +50,39 @@ export function startAuditPoster(
   deps: Pick<Deps, 'db' | 'policy' | 'clock'>,
   client: WebClient,
   settings: WorkerSettings,
+  threads?: SecurityThreads,
 ) {
-  return startWorker<AuditJob>('audit', { ...settings, concurrency: 1 }, async (job: Job<AuditJob>) => {
-    const post = () => postAuditEvent(deps, client, BigInt(job.data.eventId));
-    return settings.revocationsFirst ? settings.revocationsFirst.followUp(post) : post();
-  });
+  return startWorker<AuditJob>(
+    'audit',
+    { ...settings, concurrency: 1 },
+    async (job: Job<AuditJob>, token?: string) => {
+      const post = () => postAuditEvent(deps, client, BigInt(job.data.eventId), threads);
+      try {
+        return await (settings.revocationsFirst ? settings.revocationsFirst.followUp(post) : post());
+      } catch (error) {
+        // Slack's per-channel rate (about one post a second): wait as long as it says, without
+        // spending one of the job's attempts. Nothing was posted, so nothing is doubled.
+        const waitSec = retryAfterOf(error);
+        if (waitSec === null) throw error;
+        await job.moveToDelayed(Date.now() + waitSec * 1000, token);
+        throw new DelayedError();
+      }
+    },
+  );
+}
+
+function isSummarised(details: unknown): boolean {
+  return (
+    typeof details === 'object' &&
+    details !== null &&
+    (details as { summarised?: unknown }).summarised === true
+  );
+}
+
+/** The Retry-After of a rate-limited Web API call (`slack_webapi_rate_limited_error`), else null. */
+function retryAfterOf(error: unknown): number | null {
+  if (typeof error !== 'object' || error === null) return null;
+  const { code, retryAfter } = error as { code?: unknown; retryAfter?: unknown };
+  if (code !== 'slack_webapi_rate_limited_error' || typeof retryAfter !== 'number') return null;
+  return Math.max(0, retryAfter);
 }

@@ -1,6 +1,6 @@
 import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { z } from 'zod';
-import { AppError, InvalidInput, ProviderUnavailable } from '../app/errors.js';
+import { AppError, InvalidInput, ProviderUnavailable, UnknownIdentity } from '../app/errors.js';
 import type { GrantTarget, Provider } from './provider.js';
 
 /**
@@ -181,7 +181,7 @@ export function createPostgresProvider(
 }
 
 /** A login that does not exist: an error for grant, nothing left to do for revoke. */
-class MissingLogin extends InvalidInput {}
+class MissingLogin extends UnknownIdentity {}
 
 function namesOf(target: GrantTarget): { login: string; role: string } {
   const login = identifierSchema.safeParse(target.identity);

@@ -83,15 +83,26 @@ export function createNotifier(deps: Deps, client: WebClient) {
     rendered: RequestWithApprovals,
     place: MessagePlace,
     thread?: { thread_ts: string; reply_broadcast: boolean },
-  ): Promise<void> {
+  ): Promise<string> {
     const message = { channel: place.channel, ...render(place, rendered) };
     const posted = await client.chat.postMessage(thread ? { ...message, ...thread } : message);
     const ts = String(posted.ts);
-    await deps.db.slackMessage.create({ data: { requestId: rendered.id, ...place, ts } });
+    try {
+      await deps.db.slackMessage.create({ data: { requestId: rendered.id, ...place, ts } });
+    } catch (error) {
+      // Another process posted the same message first: keep theirs, take ours back.
+      if (!isUniqueViolation(error)) throw error;
+      await client.chat.delete({ channel: place.channel, ts });
+      const theirs = await deps.db.slackMessage.findFirstOrThrow({
+        where: { requestId: rendered.id, purpose: place.purpose, channel: place.channel },
+      });
+      return theirs.ts;
+    }
     const now = await findRequest(deps, rendered.id);
     if (now.version !== rendered.version || now.state !== rendered.state) {
       await client.chat.update({ channel: place.channel, ts, ...render(place, now) });
     }
+    return ts;
   }
 
   async function alreadyPosted(
@@ -146,11 +157,22 @@ export function createNotifier(deps: Deps, client: WebClient) {
     await askApprovers(request);
   }
 
-  /** The security team's card of a new grant, with its Revoke button; posted once per request. */
-  async function announceGrant(request: RequestWithApprovals): Promise<void> {
+  /**
+   * The security team's card of a request: posted once, with the request's first audit event or
+   * its grant, whichever comes first, then kept up to date in place by every refresh; it carries
+   * the Revoke button while the grant is active, and the request's audit events in its thread.
+   */
+  async function securityCard(request: RequestWithApprovals): Promise<string> {
     const channel = deps.policy.securityChannel;
-    if (!request.grantedAt || (await alreadyPosted(request.id, 'security', channel))) return;
-    await postRecorded(request, { purpose: 'security', userId: null, channel });
+    const found = await deps.db.slackMessage.findFirst({
+      where: { requestId: request.id, purpose: 'security', channel },
+    });
+    if (found) return found.ts;
+    return postRecorded(request, { purpose: 'security', userId: null, channel });
+  }
+
+  async function announceGrant(request: RequestWithApprovals): Promise<void> {
+    if (request.grantedAt) await securityCard(request);
   }
 
   async function refresh(request: RequestWithApprovals): Promise<void> {
@@ -174,7 +196,8 @@ export function createNotifier(deps: Deps, client: WebClient) {
       // the grant even if the grant ended meanwhile (the end has its own notice), then updated.
       if (await alreadyPosted(request.id, 'requester', channel)) return;
       const place = { purpose: 'requester', userId: request.requesterId, channel } as const;
-      return postRecorded({ ...request, state }, place);
+      await postRecorded({ ...request, state }, place);
+      return;
     }
     const notice = requesterNotice({ ...request, state });
     if (!notice) return;
@@ -190,6 +213,10 @@ export function createNotifier(deps: Deps, client: WebClient) {
       if (job.kind === 'remind-approvers') return remindApprovers(request);
       return tellRequester(request, job.state as RequestState);
     },
+    /** The ts of the request's card in the security channel, posting it first if need be. */
+    async securityThread(requestId: string): Promise<string> {
+      return securityCard(await findRequest(deps, requestId));
+    },
     /** Brings every message about the request up to date now (a click on a stale button). */
     async refreshNow(requestId: string): Promise<void> {
       await refresh(await findRequest(deps, requestId));
@@ -198,6 +225,10 @@ export function createNotifier(deps: Deps, client: WebClient) {
 }
 
 export type Notifier = ReturnType<typeof createNotifier>;
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
+}
 
 function isPurpose(purpose: string): purpose is MessagePurpose {
   return (

@@ -35,13 +35,24 @@ const stateOf = async (id: string) =>
 const buttonsIn = (blocks: unknown): string[] =>
   [...JSON.stringify(blocks ?? []).matchAll(/"action_id":"(jit\.[a-z_]+)"/g)].map((m) => m[1] as string);
 
-/** The grant's card in the security channel, as first posted. */
-async function securityCard(id: string): Promise<FakeSlackCall & Posted> {
+/**
+ * The request's card in the security channel (posted with its first audit event, updated in
+ * place), once it shows the grant: its blocks then carry the Revoke button.
+ */
+async function securityCard(id: string): Promise<{ args: { blocks: unknown } } & Posted> {
   const call = await h.fake.waitFor(
     'chat.postMessage',
-    (c) => c.ok && c.args.channel === securityChannel && String(c.args.text).startsWith(`Grant ${id}`),
+    (c) =>
+      c.ok &&
+      c.args.channel === securityChannel &&
+      c.args.thread_ts === undefined &&
+      String(c.args.text).startsWith(`Grant ${id}`),
   );
-  return { ...call, channel: securityChannel, ts: String(call.result.ts) };
+  const ts = String(call.result.ts);
+  await expect
+    .poll(() => buttonsIn(h.fake.message(securityChannel, ts)?.blocks))
+    .toContain(grantActionIds.revoke);
+  return { args: { blocks: h.fake.message(securityChannel, ts)?.blocks }, channel: securityChannel, ts };
 }
 
 /** The requester's grant DM, with its Release now button. */

@@ -96,7 +96,9 @@ describe('blocked users and guests', () => {
     expect(text).not.toContain('sent to its approvers');
     await expectDeniedByRule(id, 'optOut.blockedUsers', /may not request this resource/);
     await securityPost(id, 'request.created');
-    expect(await h.db.prisma.slackMessage.count({ where: { requestId: id } })).toBe(0);
+    // Only the request's card in the security channel, whose thread holds the events.
+    const recorded = await h.db.prisma.slackMessage.findMany({ where: { requestId: id } });
+    expect(recorded.map((m) => [m.purpose, m.channel])).toEqual([['security', securityChannel]]);
     const aboutIt = h.fake.callsTo('chat.postMessage').filter((c) => String(c.args.text).includes(id));
     expect(aboutIt.filter((c) => c.args.channel !== securityChannel)).toEqual([]);
     expect(await h.isMember(h.login('eve'))).toBe(false);

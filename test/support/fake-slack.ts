@@ -76,6 +76,12 @@ export interface FakeSlackOptions {
   socketPingIntervalMs?: number;
   /** How long a trigger_id from `newTriggerId` stays usable; Slack allows 3 s. */
   triggerTtlMs?: number;
+  /**
+   * Slack's special rate for `chat.postMessage`: about one message a second per channel, with
+   * short bursts allowed; beyond it, 429 `ratelimited` with `Retry-After`. Off unless given: most
+   * tests post far faster than a person would, and count exact attempts.
+   */
+  postRate?: { perSecond: number; burst: number };
 }
 
 /** Fault injection for response_url posts uses this pseudo-method name. */
@@ -98,6 +104,9 @@ export class FakeSlack {
   private readonly faults = new Map<string, FakeFault & { times: number }>();
   private readonly responseCounts = new Map<string, number>();
   private responseIds = 0;
+  /** Tokens left per channel for `postRate`, and when they were counted. */
+  private readonly postBuckets = new Map<string, { tokens: number; at: number }>();
+  private readonly postRate: FakeSlackOptions['postRate'];
 
   /** Slack's side of Socket Mode: connections, envelopes sent, everything the app sent back. */
   readonly socket: FakeSocketMode;
@@ -108,9 +117,10 @@ export class FakeSlack {
     readonly baseUrl: string,
     readonly token: string,
     private readonly state: FakeSlackState,
-    options: Pick<FakeSlackOptions, 'appToken' | 'socketPingIntervalMs'> = {},
+    options: Pick<FakeSlackOptions, 'appToken' | 'socketPingIntervalMs' | 'postRate'> = {},
   ) {
     this.apiUrl = `${baseUrl}/api/`;
+    this.postRate = options.postRate;
     this.appToken = options.appToken ?? WORKSPACE.appToken;
     this.socket = new FakeSocketMode(baseUrl.replace(/^http/, 'ws'), {
       ...(options.socketPingIntervalMs !== undefined ? { pingIntervalMs: options.socketPingIntervalMs } : {}),
@@ -247,8 +257,11 @@ export class FakeSlack {
     const handler = METHODS[method];
     const appMethod = APP_TOKEN_METHODS.has(method);
     const fault = handler || appMethod ? this.takeFault(method, args) : undefined;
+    const waitSec = method === 'chat.postMessage' ? this.overPostRate(args) : null;
     if (fault) {
       this.answerFault(res, method, args, fault);
+    } else if (waitSec !== null) {
+      this.answer(res, method, args, fail('ratelimited'), 429, { 'retry-after': String(waitSec) });
     } else if (appMethod) {
       const refusal = this.refuseAppAuth(token, problem);
       this.answer(res, method, args, refusal ?? { ok: true, url: this.socket.openConnectionUrl() });
@@ -258,6 +271,23 @@ export class FakeSlack {
     } else {
       this.answer(res, method, args, { ...fail('unknown_method'), req_method: method }, 404);
     }
+  }
+
+  /** A token bucket per channel: null when the post may go, else the seconds to wait. */
+  private overPostRate(args: Record<string, unknown>): number | null {
+    if (!this.postRate) return null;
+    const { perSecond, burst } = this.postRate;
+    const channel = String(args.channel);
+    const now = Date.now();
+    const bucket = this.postBuckets.get(channel) ?? { tokens: burst, at: now };
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
+    bucket.at = now;
+    this.postBuckets.set(channel, bucket);
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return null;
+    }
+    return Math.max(1, Math.ceil((1 - bucket.tokens) / perSecond));
   }
 
   private refuseAuth(token: string | undefined, problem?: string): MethodResult | undefined {

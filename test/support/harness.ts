@@ -101,6 +101,8 @@ export interface HarnessOptions {
    * minute than anyone would, so the harness raises the caps unless a test sets its own.
    */
   limits?: Partial<LimitSettings>;
+  /** Makes the fake Slack enforce its per-channel `chat.postMessage` rate (see `FakeSlackOptions`). */
+  slackPostRate?: { perSecond: number; burst: number };
   /**
    * Socket Mode: SLACK_APP_TOKEN is the fake's app token and PORT a free port (Bolt serves the
    * custom routes there, not on an ephemeral one); commands and clicks go over the WebSocket.
@@ -181,7 +183,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
 
   const db = await createTestDatabase();
-  const fake = await startFakeSlack();
+  const fake = await startFakeSlack(options.slackPostRate ? { postRate: options.slackPostRate } : {});
   for (const [name, id] of Object.entries(users)) {
     fake.addUser({ id, name, email: `${login(name as keyof typeof users)}@example.com` });
   }

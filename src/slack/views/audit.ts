@@ -27,6 +27,7 @@ const actionEmoji: Record<string, string> = {
   'request.timed_out': ':alarm_clock:',
   'approval.refused': ':raised_hand:',
   'revoke.retrying': ':rotating_light:',
+  'revoke.bulk': ':no_entry:',
   'admin.refused': ':raised_hand:',
   'freeze.created': ':ice_cube:',
   'freeze.lifted': ':sunny:',

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAuditEvents } from '../../src/audit/chain.js';
+import { actionIds } from '../../src/slack/views/request-card.js';
+import { grantedRequest } from '../support/granted-request.js';
+import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
+
+/**
+ * The security channel as people read it, with the fake Slack holding `chat.postMessage` to
+ * Slack's rate (about one a second per channel, short bursts, then 429 + Retry-After): one card
+ * per request at the top level, updated in place, its audit events in its thread; alerts at the
+ * top level; nothing lost or posted twice while Slack says "wait".
+ */
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ slackPostRate: { perSecond: 1, burst: 5 } });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const channelPosts = () =>
+  h.fake.callsTo('chat.postMessage').filter((c) => c.args.channel === securityChannel);
+
+/** Until every audit event so far is in Slack (the poster waits out the rate). */
+async function allPosted(): Promise<void> {
+  await expect
+    .poll(() => h.db.prisma.auditEvent.count({ where: { postedAt: null } }), {
+      timeout: 30_000,
+      interval: 100,
+    })
+    .toBe(0);
+}
+
+describe('security channel', () => {
+  it('shows one card per request, kept up to date, with the request’s events in its thread', async () => {
+    const id = await h.request(users.alice, 'prod-db-write', '30m', 'INC-1200 checking a migration');
+    await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
+    await h.dmTo(users.alice, `${id}\`: you have`);
+    await h.slash(users.alice, `release ${id}`);
+    await allPosted();
+
+    const aboutIt = channelPosts().filter((c) => c.ok && String(c.args.text).includes(id));
+    const topLevel = aboutIt.filter((c) => c.args.thread_ts === undefined);
+    expect(topLevel.map((c) => String(c.args.text).split(':')[0])).toEqual([`Grant ${id}`]);
+    const cardTs = String(topLevel[0]?.result.ts);
+    const events = await h.db.prisma.auditEvent.findMany({
+      where: { requestId: id },
+      orderBy: { id: 'asc' },
+    });
+    const replies = aboutIt.filter((c) => c.args.thread_ts !== undefined);
+    expect(replies.every((c) => c.args.thread_ts === cardTs)).toBe(true);
+    // Each event once, in the order it happened.
+    expect(replies.map((c) => String(c.args.text).split(' ')[0])).toEqual(events.map((e) => e.action));
+    expect(events.map((e) => e.action)).toEqual([
+      'request.created',
+      'request.approved',
+      'request.active',
+      'request.released',
+    ]);
+    await expect.poll(() => h.fake.message(securityChannel, cardTs)?.text).toContain('(released)');
+  });
+
+  it('keeps alerts at the top level, and sums a freeze over many grants up in one message', async () => {
+    const ids = [
+      await grantedRequest(h, { requester: users.alice, resource: 'prod-db-write', duration: '1h' }),
+      await grantedRequest(h, { requester: users.eve, resource: 'prod-db-write', duration: '1h' }),
+      await grantedRequest(h, { requester: users.dave, resource: 'prod-db-write', duration: '1h' }),
+    ];
+    await allPosted();
+    const before = channelPosts().length;
+    await h.slash(users.sec, 'freeze all INC-1201 credential leak');
+    await h.slash(users.sec, 'unfreeze all');
+    await allPosted();
+
+    const posts = channelPosts()
+      .slice(before)
+      .filter((c) => c.ok);
+    const topLevel = posts.filter((c) => c.args.thread_ts === undefined).map((c) => String(c.args.text));
+    expect(topLevel).toEqual([
+      `freeze.created by ${users.sec}`,
+      `revoke.bulk by ${users.sec}`,
+      `freeze.lifted by ${users.sec}`,
+    ]);
+    const summary = posts.find((c) => String(c.args.text).startsWith('revoke.bulk'));
+    expect(JSON.stringify(summary?.args.blocks)).toContain('count: 3');
+    // No message per grant; each grant's card shows the revoke.
+    expect(posts.filter((c) => String(c.args.text).startsWith('request.revoked'))).toEqual([]);
+    for (const id of ids) {
+      const card = await h.db.prisma.slackMessage.findFirstOrThrow({
+        where: { requestId: id, purpose: 'security' },
+      });
+      await expect.poll(() => h.fake.message(securityChannel, card.ts)?.text).toContain('(revoked)');
+    }
+    expect(
+      await h.db.prisma.auditEvent.count({ where: { action: 'request.revoked', requestId: { in: ids } } }),
+    ).toBe(3);
+  });
+
+  it('posts a burst beyond the rate exactly once each, waiting as Slack says', async () => {
+    const before = channelPosts().length;
+    const at = new Date();
+    const ids = await h.db.prisma.$transaction((tx) =>
+      appendAuditEvents(
+        tx,
+        Array.from({ length: 12 }, (_, n) => ({ actor: 'system', action: 'test.burst', details: { n } })),
+        at,
+      ),
+    );
+    await h.bot.deps.jobs.postAudit(ids);
+    await allPosted();
+
+    const burst = channelPosts()
+      .slice(before)
+      .filter((c) => String(c.args.text).startsWith('test.burst'));
+    expect(burst.filter((c) => !c.ok).map((c) => c.error)).toContain('ratelimited');
+    const posted = burst.filter((c) => c.ok).map((c) => JSON.stringify(c.args.blocks));
+    expect(posted).toHaveLength(12);
+    expect(new Set(posted).size).toBe(12);
+  });
+});
