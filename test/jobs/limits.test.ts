@@ -42,8 +42,17 @@ describe('per-user command rate', () => {
   });
 
   it('lets everything through when Redis does not answer', async () => {
-    const gone = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
-    const limits = createRedisLimits(gone, prefix, { commandsPerWindow: 0, refusalsPerWindow: 0, windowMs: 1 });
+    const gone = new Redis({
+      port: 1,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+    });
+    const limits = createRedisLimits(gone, prefix, {
+      commandsPerWindow: 0,
+      refusalsPerWindow: 0,
+      windowMs: 1,
+    });
     expect(await limits.command('UALICE01')).toBe(true);
     expect(await limits.refusalAudit('UALICE01')).toEqual({ audit: true, notAuditedBefore: 0 });
     gone.disconnect();
@@ -52,7 +61,11 @@ describe('per-user command rate', () => {
 
 describe('refusal audit cap', () => {
   it('audits refusalsPerWindow refusals per actor, then counts the rest for the next audited one', async () => {
-    const limits = createRedisLimits(redis, prefix, { commandsPerWindow: 1, refusalsPerWindow: 2, windowMs: 300 });
+    const limits = createRedisLimits(redis, prefix, {
+      commandsPerWindow: 1,
+      refusalsPerWindow: 2,
+      windowMs: 300,
+    });
     const slots = [];
     for (let i = 0; i < 5; i++) slots.push(await limits.refusalAudit('UEVE0001'));
     expect(slots).toEqual([
