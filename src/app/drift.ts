@@ -93,14 +93,9 @@ class Round {
     if (held) return this.markVerified(grant, { state: 'active' });
     const regranted = await this.ask(grant, async (provider, target) => {
       // Like a first grant: what it will create is on record before the target acts.
-      if (provider.prepare) {
-        const created = await provider.prepare(target);
-        const recorded = await recordPrepared(this.deps, grant.id, 'active', created);
-        if (!recorded) return false;
-        await provider.grant({ ...target, details: { ...target.details, ...created } });
-        return true;
-      }
-      await provider.grant(target);
+      const created = provider.prepare ? await provider.prepare(target) : {};
+      if (provider.prepare && !(await recordPrepared(this.deps, grant.id, 'active', created))) return false;
+      await provider.grant({ ...target, details: { ...target.details, ...created } });
       return true;
     });
     if (!regranted) return 'skipped';

@@ -306,7 +306,7 @@ async function recordEnds(
   const reason = input.reason?.trim() || null;
   const endState = endStates[input.event];
   const now = deps.clock.now();
-  const { ended, stale, auditIds } = await deps.db.$transaction(async (tx) => {
+  const { ended, stale, auditIds, summaryIds } = await deps.db.$transaction(async (tx) => {
     const ids = seen.map((request) => request.id).sort();
     // One statement, in id order: concurrent bulk revokes lock in the same order.
     await tx.$executeRaw`SELECT 1 FROM "access_requests" WHERE "id" = ANY(${ids}) ORDER BY "id" FOR UPDATE`;
@@ -315,7 +315,7 @@ async function recordEnds(
     );
     const due = seen.filter((request) => current.get(request.id)?.version === request.version);
     const stale = seen.filter((request) => !due.includes(request));
-    if (due.length === 0) return { ended: [], stale, auditIds: [] };
+    if (due.length === 0) return { ended: [], stale, auditIds: [], summaryIds: [] };
     await tx.accessRequest.updateMany({
       where: { id: { in: due.map((request) => request.id) } },
       data: { state: endState, endedAt: now, endReason: reason, version: { increment: 1 } },
@@ -335,7 +335,7 @@ async function recordEnds(
     // the security channel, not one per grant: each grant's event is marked as summarised and its
     // card still shows the end. Expiries stay one event each, in their cards' threads.
     const summarised = input.event === 'revoke' && due.length > 1;
-    const auditIds = await appendAuditEvents(
+    const appended = await appendAuditEvents(
       tx,
       [
         ...due.map((request) => ({
@@ -365,7 +365,8 @@ async function recordEnds(
     const ended = await tx.accessRequest.findMany({
       where: { id: { in: due.map((request) => request.id) } },
     });
-    return { ended, stale, auditIds };
+    // In the order appended: one per grant, then the summary if any.
+    return { ended, stale, auditIds: appended.slice(0, due.length), summaryIds: appended.slice(due.length) };
   });
   deps.logger.info({ count: ended.length, actor: input.actorId, state: endState }, 'access ended in bulk');
   deps.metrics.requestEnded(endState, ended.length);
@@ -375,11 +376,10 @@ async function recordEnds(
         deps.metrics.expiryLateness((now.getTime() - request.expiresAt.getTime()) / 1000);
     }
   }
-  // The summary of a bulk revoke (appended last) is an alert; the grants' own events are routine.
-  const summary = auditIds.length > ended.length ? auditIds.slice(ended.length) : [];
+  // The summary of a bulk revoke is an alert; the grants' own events are routine.
   await afterCommit(deps, '-', [
-    () => deps.jobs.postAudit(auditIds.slice(0, ended.length)),
-    () => deps.jobs.postAudit(summary, { urgent: true }),
+    () => deps.jobs.postAudit(auditIds),
+    () => deps.jobs.postAudit(summaryIds, { urgent: true }),
     () => deps.jobs.notifyMany(ended, 'refresh'),
     () => deps.jobs.notifyMany(ended, 'tell-requester'),
   ]);

@@ -1,10 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { Limits } from '../app/deps.js';
+import { redisAnswer } from './redis-answer.js';
 
 /**
  * The per-person limits of `Deps.limits`, as fixed-window counters in Redis (one key per person,
  * expiring with its window), so every replica counts the same. A Redis that does not answer
- * within `redisAnswerMs` counts as "allowed": the limits protect the bot and the security
+ * in time (`redisAnswer`) counts as "allowed": the limits protect the bot and the security
  * channel from floods, and must never be what stops `/jit revoke` while Redis is in trouble.
  */
 
@@ -22,7 +23,6 @@ export const defaultLimitSettings: LimitSettings = {
   windowMs: 60_000,
 };
 
-const redisAnswerMs = 500;
 /** How long a count of refusals left out waits for the next audited one. */
 const leftOutLifetimeMs = 24 * 60 * 60_000;
 
@@ -57,13 +57,13 @@ export function createRedisLimits(
   const windowKey = (kind: string, who: string) => `${keyPrefix}:limit:${kind}:${who}`;
   return {
     async command(userId) {
-      const count = await withinTime(
+      const count = await redisAnswer(
         redis.eval(countHit, 1, windowKey('command', userId), settings.windowMs),
       );
       return typeof count !== 'number' || count <= settings.commandsPerWindow;
     },
     async refusalAudit(actor) {
-      const answer = await withinTime(
+      const answer = await redisAnswer(
         redis.eval(
           countRefusal,
           2,
@@ -79,17 +79,4 @@ export function createRedisLimits(
       return audited === 1 ? { audit: true, notAuditedBefore: leftOut } : { audit: false };
     },
   };
-}
-
-/** The answer, or undefined when Redis failed or took longer than `redisAnswerMs`. */
-async function withinTime(answer: Promise<unknown>): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), redisAnswerMs);
-  });
-  try {
-    return await Promise.race([answer.catch(() => undefined), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

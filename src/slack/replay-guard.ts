@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HTTPModuleFunctions, type HTTPReceiver, isValidSlackRequest } from '@slack/bolt';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { redisAnswer } from '../jobs/redis-answer.js';
 
 /**
  * Refuses a signed Slack request seen before. Bolt already refuses a bad signature and one more
@@ -27,8 +28,6 @@ export interface DeliveryMemory {
 /** `first`: recorded now; `seen`: recorded before; `unknown`: Redis did not answer in time. */
 export type Sighting = 'first' | 'seen' | 'unknown';
 
-/** Slack's ack deadline is 3 s; a Redis that hangs must not eat it. */
-const redisAnswerMs = 500;
 /** What Slack sends: version 0, the hex HMAC-SHA256. */
 const SIGNATURE_FORMAT = /^v0=[0-9a-f]{64}$/;
 /** How long Bolt accepts a signature after its timestamp. */
@@ -38,19 +37,12 @@ const clockMarginMs = 60_000;
 
 /** Records `key` once (SET NX with a lifetime) and says whether it was already there. */
 export async function recordSighting(memory: DeliveryMemory, key: string, ttlMs: number): Promise<Sighting> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'unknown'>((resolve) => {
-    timer = setTimeout(() => resolve('unknown'), redisAnswerMs);
-  });
-  const set = memory.redis
-    .set(`${memory.keyPrefix}:${key}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')
-    .then((reply): Sighting => (reply === 'OK' ? 'first' : 'seen'))
-    .catch((): Sighting => 'unknown');
-  try {
-    return await Promise.race([set, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  // Slack's ack deadline is 3 s; a Redis that hangs must not eat it.
+  const reply = await redisAnswer(
+    memory.redis.set(`${memory.keyPrefix}:${key}`, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX'),
+  );
+  if (reply === undefined) return 'unknown';
+  return reply === 'OK' ? 'first' : 'seen';
 }
 
 export interface ReplayGuardOptions {

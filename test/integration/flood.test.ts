@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAuditEvents } from '../../src/audit/chain.js';
 import { jobIds, queueNames } from '../../src/jobs/queues.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
+import { postRoutineEvents } from '../support/routine-events.js';
 
 /**
  * Floods, through the real bot on real Redis: a per-user command rate with a clear answer, a cap
@@ -68,15 +68,7 @@ describe('security channel order', () => {
     // Whatever earlier tests left to post is posted first, so the backlog is this test's own.
     await expect.poll(() => h.db.prisma.auditEvent.count({ where: { postedAt: null } })).toBe(0);
     await poster.pause();
-    const at = new Date();
-    const routine = await h.db.prisma.$transaction((tx) =>
-      appendAuditEvents(
-        tx,
-        Array.from({ length: 15 }, (_, n) => ({ actor: 'system', action: 'test.routine', details: { n } })),
-        at,
-      ),
-    );
-    await h.bot.deps.jobs.postAudit(routine);
+    await postRoutineEvents(h, 'test.routine', 15);
     await h.slash(users.sec, `freeze <@${users.eve}> INC-801 suspicious clicking`);
     const freeze = await h.db.prisma.auditEvent.findFirstOrThrow({
       where: { action: 'freeze.created' },

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAuditEvents } from '../../src/audit/chain.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
 import { grantedRequest } from '../support/granted-request.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
+import { postRoutineEvents } from '../support/routine-events.js';
 
 /**
  * The security channel as people read it, with the fake Slack holding `chat.postMessage` to
@@ -99,15 +99,7 @@ describe('security channel', () => {
 
   it('posts a burst beyond the rate exactly once each, waiting as Slack says', async () => {
     const before = channelPosts().length;
-    const at = new Date();
-    const ids = await h.db.prisma.$transaction((tx) =>
-      appendAuditEvents(
-        tx,
-        Array.from({ length: 12 }, (_, n) => ({ actor: 'system', action: 'test.burst', details: { n } })),
-        at,
-      ),
-    );
-    await h.bot.deps.jobs.postAudit(ids);
+    await postRoutineEvents(h, 'test.burst', 12);
     await allPosted();
 
     const burst = channelPosts()
