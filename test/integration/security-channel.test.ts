@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNotifier } from '../../src/slack/notifier.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
 import { grantedRequest } from '../support/granted-request.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
@@ -30,6 +31,19 @@ async function allPosted(): Promise<void> {
       interval: 100,
     })
     .toBe(0);
+}
+
+/** Runs `call`, and again after Slack's Retry-After while the channel's post rate is spent. */
+async function waitingOutTheRate<T>(call: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      const { code, retryAfter } = error as { code?: string; retryAfter?: number };
+      if (code !== 'slack_webapi_rate_limited_error' || retryAfter === undefined) throw error;
+      await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+    }
+  }
 }
 
 describe('security channel', () => {
@@ -109,5 +123,37 @@ describe('security channel', () => {
     const posted = burst.filter((c) => c.ok).map((c) => JSON.stringify(c.args.blocks));
     expect(posted).toHaveLength(12);
     expect(new Set(posted).size).toBe(12);
+  });
+
+  it('keeps one card when two processes post it at the same moment, and deletes the other', async () => {
+    const id = await h.request(users.alice, 'prod-db-write', '30m', 'INC-1203 two replicas at once');
+    await allPosted();
+    const [first] = await h.db.prisma.slackMessage.findMany({
+      where: { requestId: id, purpose: 'security' },
+    });
+    // A second replica that looked for the card a moment before the first one recorded it: its
+    // read answers "none", everything after it is the real database and the fake Slack.
+    const earlyRead = new Proxy(h.bot.deps.db, {
+      get(db, key) {
+        if (key !== 'slackMessage') return Reflect.get(db, key);
+        return new Proxy(db.slackMessage, {
+          get: (messages, method) =>
+            method === 'findFirst' ? async () => null : Reflect.get(messages, method),
+        });
+      },
+    });
+    const late = createNotifier({ ...h.bot.deps, db: earlyRead }, h.bot.app.client);
+    const deletesBefore = h.fake.callsTo('chat.delete').length;
+
+    const ts = await waitingOutTheRate(() => late.securityThread(id));
+
+    expect(ts).toBe(first?.ts);
+    const kept = await h.db.prisma.slackMessage.findMany({ where: { requestId: id, purpose: 'security' } });
+    expect(kept.map((m) => m.ts)).toEqual([first?.ts]);
+    const deletes = h.fake.callsTo('chat.delete').slice(deletesBefore);
+    expect(deletes.map((c) => c.ok)).toEqual([true]);
+    expect(deletes[0]?.args.ts).not.toBe(first?.ts);
+    expect(h.fake.message(securityChannel, String(deletes[0]?.args.ts))).toBeUndefined();
+    expect(h.fake.message(securityChannel, String(first?.ts))).toBeDefined();
   });
 });

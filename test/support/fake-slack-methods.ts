@@ -104,6 +104,18 @@ function updateMessage(args: Args, state: FakeSlackState): MethodResult {
   };
 }
 
+/** chat.delete: a bot may delete its own messages; a deleted one is gone for chat.update too. */
+function deleteMessage(args: Args, state: FakeSlackState): MethodResult {
+  const target = str(args, 'channel');
+  if (!target) return fail('channel_not_found');
+  const ts = str(args, 'ts');
+  const channel = resolveChannel(target);
+  const key = ts ? state.messageKey(channel, ts) : undefined;
+  if (!ts || !key || !state.messages.has(key)) return fail('message_not_found');
+  state.messages.delete(key);
+  return { ok: true, channel, ts };
+}
+
 function postEphemeral(args: Args, state: FakeSlackState): MethodResult {
   if (!str(args, 'channel')) return fail('channel_not_found');
   if (!str(args, 'user')) return missing('user');
@@ -270,6 +282,7 @@ export const METHODS: Record<string, MethodHandler> = {
   'auth.test': authTest,
   'chat.postMessage': postMessage,
   'chat.update': updateMessage,
+  'chat.delete': deleteMessage,
   'chat.postEphemeral': postEphemeral,
   'conversations.open': openConversation,
   'views.open': openView,
