@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import { DelayedError, type Job } from 'bullmq';
+import { type Job, Worker } from 'bullmq';
 import type { Deps } from '../app/deps.js';
 import type { AuditJob } from '../jobs/queues.js';
 import { startWorker, type WorkerSettings } from '../jobs/workers.js';
@@ -52,23 +52,27 @@ export function startAuditPoster(
   settings: WorkerSettings,
   threads?: SecurityThreads,
 ) {
-  return startWorker<AuditJob>(
+  const worker: Worker<AuditJob> = startWorker<AuditJob>(
     'audit',
-    { ...settings, concurrency: 1 },
-    async (job: Job<AuditJob>, token?: string) => {
+    // One at a time, in the order the events happened. The limiter is never reached by count; it
+    // is there so that `rateLimit` below holds the whole queue (BullMQ needs one configured).
+    { ...settings, concurrency: 1, limiter: { max: 1_000_000, duration: 1_000 } },
+    async (job: Job<AuditJob>) => {
       const post = () => postAuditEvent(deps, client, BigInt(job.data.eventId), threads);
       try {
         return await (settings.revocationsFirst ? settings.revocationsFirst.followUp(post) : post());
       } catch (error) {
-        // Slack's per-channel rate (about one post a second): wait as long as it says, without
-        // spending one of the job's attempts. Nothing was posted, so nothing is doubled.
+        // Slack's per-channel rate (about one post a second): hold the queue as long as Slack says
+        // and put this job back at its head, without spending an attempt. Nothing was posted, so
+        // nothing is doubled, and the channel keeps the order of events (a freeze before its lift).
         const waitSec = retryAfterOf(error);
         if (waitSec === null) throw error;
-        await job.moveToDelayed(Date.now() + waitSec * 1000, token);
-        throw new DelayedError();
+        await worker.rateLimit(Math.max(1, waitSec * 1000));
+        throw Worker.RateLimitError();
       }
     },
   );
+  return worker;
 }
 
 function isSummarised(details: unknown): boolean {

@@ -22,6 +22,8 @@ export interface WorkerSettings {
   stalledIntervalMs?: number;
   /** Shared by the process's workers: follow-up jobs wait while revocations run. */
   revocationsFirst?: RevocationsFirst;
+  /** BullMQ's rate limiter for the queue (see the audit poster). */
+  limiter?: WorkerOptions['limiter'];
 }
 
 /** A BullMQ worker with our defaults: capped exponential backoff and logged failures. */
@@ -38,6 +40,7 @@ export function startWorker<T>(
     concurrency: settings.concurrency ?? 20,
     ...(settings.lockDurationMs ? { lockDuration: settings.lockDurationMs } : {}),
     ...(settings.stalledIntervalMs ? { stalledInterval: settings.stalledIntervalMs } : {}),
+    ...(settings.limiter ? { limiter: settings.limiter } : {}),
     settings: {
       backoffStrategy: (attemptsMade: number) => Math.min(cap, base * 2 ** Math.max(0, attemptsMade - 1)),
     },

@@ -125,6 +125,21 @@ describe('security channel', () => {
     expect(new Set(posted).size).toBe(12);
   });
 
+  it('keeps the order of events while Slack says wait: a later event does not overtake', async () => {
+    await allPosted();
+    const before = channelPosts().length;
+    // The first post is answered 429 with a long Retry-After; the second event is already queued.
+    h.fake.failNext('chat.postMessage', { retryAfter: 2 });
+    await postRoutineEvents(h, 'test.order', 3);
+    await allPosted();
+
+    const posted = channelPosts()
+      .slice(before)
+      .filter((c) => c.ok && String(c.args.text).startsWith('test.order'))
+      .map((c) => Number(/n: (\d+)/.exec(JSON.stringify(c.args.blocks))?.[1]));
+    expect(posted).toEqual([0, 1, 2]);
+  });
+
   it('keeps one card when two processes post it at the same moment, and deletes the other', async () => {
     const id = await h.request(users.alice, 'prod-db-write', '30m', 'INC-1203 two replicas at once');
     await allPosted();
