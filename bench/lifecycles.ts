@@ -7,6 +7,7 @@ import type { RunningBot } from '../src/bot.js';
 import { jobIds, queueNames } from '../src/jobs/queues.js';
 import { type BenchWorld, createWorld, people, requesterId, resourceName } from './bot.js';
 import { countMemberships, granterUrl } from './services.js';
+import { countSql } from './sql-count.js';
 import { type BenchResult, envInt, since } from './stats.js';
 
 /**
@@ -37,16 +38,24 @@ export async function lifecyclesBench(): Promise<BenchResult> {
       const run = (n: number) => runLifecycles(bot, events, n, concurrency);
       await run(Math.min(200, total));
       await drained(bot);
+      const callsBefore = await world.slack.calls();
+      const jobsBefore = await finishedJobs(bot);
+      const sql = countSql();
       const started = performance.now();
       await run(total);
       const toRelease = since(started);
       await drained(bot);
       const withFollowUps = since(started);
+      const statements = sql.count(new URL(world.db.url).pathname.slice(1));
+      const frequent = sql.top(envInt('BENCH_SQL_TOP', 0));
+      sql.stop();
+      const jobs = (await finishedJobs(bot)) - jobsBefore;
 
       const floor = await floorRun(world, total, concurrency);
       const released = await world.db.prisma.accessRequest.count({ where: { state: 'released' } });
       const left = await countMemberships(world.roles.roles, world.roles.logins);
-      const calls = await world.slack.calls();
+      const calls = difference(await world.slack.calls(), callsBefore);
+      const slackCalls = Object.values(calls).reduce((sum, n) => sum + n, 0);
       const perSecond = (total / toRelease) * 1000;
       return {
         name: 'lifecycles',
@@ -68,12 +77,36 @@ export async function lifecyclesBench(): Promise<BenchResult> {
             unit: '/s',
             higherIsBetter: true,
           },
+          {
+            metric: 'Slack Web API calls per lifecycle',
+            ours: slackCalls / total,
+            baseline: 3,
+            unit: '',
+            goal: '≤ 5',
+            met: slackCalls / total <= 5,
+          },
+          {
+            metric: 'SQL statements per lifecycle (bot database)',
+            ours: statements / total,
+            baseline: 4,
+            unit: '',
+            goal: '≤ 20',
+            met: statements / total <= 20,
+          },
+          {
+            metric: 'BullMQ jobs per lifecycle (finished)',
+            ours: jobs / total,
+            baseline: 1,
+            unit: '',
+          },
         ],
         notes: [
           `${total} lifecycles, ${concurrency} at a time (one requester each), after ${Math.min(200, total)} to warm up`,
           `released: ${released} of ${total + Math.min(200, total)}; memberships left on PostgreSQL: ${left}`,
           `"follow-ups drained": until no grant, revoke, notify or audit job is waiting or running`,
-          `Slack calls: ${Object.entries(calls)
+          'per-lifecycle baselines: 3 Slack posts (approver DM, requester grant DM, security card), the floor run\'s 4 one-row autocommit INSERTs, 1 job (the grant)',
+          ...frequent.map(([text, n]) => `SQL ${(n / total).toFixed(2)}×/lifecycle: ${text}`),
+          `Slack calls in the measured run: ${Object.entries(calls)
             .map(([method, n]) => `${method} ${n}`)
             .join(', ')}`,
         ],
@@ -113,6 +146,23 @@ async function runLifecycles(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, (_, i) => lane(i)));
+}
+
+/** Jobs completed or failed so far, over the queues a lifecycle uses. */
+async function finishedJobs(bot: RunningBot): Promise<number> {
+  const { grant, revoke, notify, audit, approval } = bot.queues;
+  const counts = await Promise.all(
+    [grant, revoke, notify, audit, approval].map((queue) => queue.getJobCounts('completed', 'failed')),
+  );
+  return counts.reduce((sum, c) => sum + (c.completed ?? 0) + (c.failed ?? 0), 0);
+}
+
+function difference(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([method, n]) => [method, n - (before[method] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );
 }
 
 /** Until the follow-up work of the lifecycles so far is done. */

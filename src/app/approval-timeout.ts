@@ -80,9 +80,7 @@ export async function timeOutRequest(deps: Deps, requestId: string): Promise<Dea
   const { request, auditId } = result;
   deps.logger.info({ requestId, resource: request.resource }, 'request timed out waiting for approval');
   await afterCommit(deps, requestId, [
-    () => deps.jobs.postAudit([auditId]),
-    () => deps.jobs.notify(request, 'refresh'),
-    () => deps.jobs.notify(request, 'tell-requester'),
+    () => deps.jobs.notify(request, ['refresh', 'tell-requester'], [auditId]),
   ]);
   return { outcome: 'timed-out' };
 }

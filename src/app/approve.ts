@@ -97,13 +97,12 @@ export async function approveRequest(
   }
 
   const { request } = result;
-  const approvals = await deps.db.approval.findMany({ where: { requestId } });
-  const nextLevelWaiting = result.outcome === 'recorded' && currentLevel(levels, approvals) !== result.level;
+  const nextLevelWaiting =
+    result.outcome === 'recorded' &&
+    currentLevel(levels, await deps.db.approval.findMany({ where: { requestId } })) !== result.level;
   await afterCommit(deps, requestId, [
-    () => deps.jobs.postAudit(result.auditIds),
-    () => deps.jobs.notify(request, 'refresh'),
     ...(result.outcome === 'approved' ? [() => deps.jobs.grant(requestId)] : []),
-    ...(nextLevelWaiting ? [() => deps.jobs.notify(request, 'ask-approvers')] : []),
+    () => deps.jobs.notify(request, nextLevelWaiting ? ['refresh', 'ask-approvers'] : ['refresh'], result.auditIds),
   ]);
   return { request, outcome: result.outcome, level: result.level };
 }

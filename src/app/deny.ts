@@ -46,9 +46,7 @@ export async function recordDenial(deps: Deps, requestId: string, denial: Denial
     });
   });
   await afterCommit(deps, request.id, [
-    () => deps.jobs.postAudit([auditId]),
-    () => deps.jobs.notify(request, 'refresh'),
-    () => deps.jobs.notify(request, 'tell-requester'),
+    () => deps.jobs.notify(request, ['refresh', 'tell-requester'], [auditId]),
   ]);
   return request;
 }

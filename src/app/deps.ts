@@ -76,12 +76,13 @@ export interface Directory {
 export type NotificationKind =
   /** DM the approvers of the level that is now waiting. */
   | 'ask-approvers'
-  /** Update every message already posted about the request to show its current state. */
+  /**
+   * Bring every message already posted about the request up to date, and post its security
+   * card if it has none yet: the card is how the security channel learns of the change.
+   */
   | 'refresh'
   /** DM the requester the outcome of the latest transition. */
   | 'tell-requester'
-  /** Post the new grant's card, with its Revoke button, to the security channel (once per request). */
-  | 'announce-grant'
   /** Remind the approvers still waited on, under the card they were sent (once per approver). */
   | 'remind-approvers';
 
@@ -121,10 +122,18 @@ export interface JobQueue {
     actorId: string,
     reason: string | null,
   ): Promise<void>;
-  /** Notify about `request` as it is now (its version and state are part of the job). */
-  notify(request: NotifySubject, kind: NotificationKind): Promise<void>;
+  /**
+   * Everything a transition of `request` leaves to tell, as one job (its version and state are
+   * part of it): the messages of `kinds`, in order, and the transition's audit events, which the
+   * security card shows or its thread carries (see `src/audit/urgency.ts`).
+   */
+  notify(
+    request: NotifySubject,
+    kinds: NotificationKind | readonly NotificationKind[],
+    auditIds?: readonly bigint[],
+  ): Promise<void>;
   /** The same for many requests at once (bulk revocations), in one round trip. */
-  notifyMany(requests: readonly NotifySubject[], kind: NotificationKind): Promise<void>;
+  notifyMany(requests: readonly NotifySubject[], kinds: readonly NotificationKind[]): Promise<void>;
   /**
    * Posts audit events to the security channel. `urgent` ones (a revoke that keeps failing, a
    * freeze, grants outside the policy) go ahead of every routine post waiting in the queue.

@@ -75,9 +75,7 @@ async function recordEnd(deps: Deps, seen: AccessRequest, input: EndGrantInput):
     deps.metrics.expiryLateness((deps.clock.now().getTime() - seen.expiresAt.getTime()) / 1000);
   }
   await afterCommit(deps, request.id, [
-    () => deps.jobs.postAudit([auditId]),
-    () => deps.jobs.notify(request, 'refresh'),
-    () => deps.jobs.notify(request, 'tell-requester'),
+    () => deps.jobs.notify(request, ['refresh', 'tell-requester'], [auditId]),
   ]);
   return request;
 }
@@ -122,8 +120,7 @@ export async function releaseRequest(deps: Deps, requestId: string, actorId: str
     }),
   );
   await afterCommit(deps, requestId, [
-    () => deps.jobs.postAudit([auditId]),
-    () => deps.jobs.notify(request, 'refresh'),
+    () => deps.jobs.notify(request, ['refresh'], [auditId]),
   ]);
   return request;
 }
@@ -380,8 +377,7 @@ async function recordEnds(
   await afterCommit(deps, '-', [
     () => deps.jobs.postAudit(auditIds),
     () => deps.jobs.postAudit(summaryIds, { urgent: true }),
-    () => deps.jobs.notifyMany(ended, 'refresh'),
-    () => deps.jobs.notifyMany(ended, 'tell-requester'),
+    () => deps.jobs.notifyMany(ended, ['refresh', 'tell-requester']),
   ]);
   return { ended, stale };
 }

@@ -78,10 +78,7 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
     log.info({ expiresAt }, 'access granted');
     await afterCommit(deps, requestId, [
       () => deps.jobs.expireAt(requestId, expiresAt),
-      () => deps.jobs.postAudit([auditId]),
-      () => deps.jobs.notify(active, 'refresh'),
-      () => deps.jobs.notify(active, 'tell-requester'),
-      () => deps.jobs.notify(active, 'announce-grant'),
+      () => deps.jobs.notify(active, ['refresh', 'tell-requester'], [auditId]),
     ]);
     return 'granted';
   } catch (error) {
@@ -137,9 +134,7 @@ export async function failGrant(deps: Deps, requestId: string, why: string): Pro
   deps.logger.warn({ requestId, why }, 'grant failed');
   await afterCommit(deps, requestId, [
     ...(result.request.cleanupNeeded ? [() => deps.jobs.cleanupRevoke(requestId)] : []),
-    () => deps.jobs.postAudit([result.auditId]),
-    () => deps.jobs.notify(result.request, 'refresh'),
-    () => deps.jobs.notify(result.request, 'tell-requester'),
+    () => deps.jobs.notify(result.request, ['refresh', 'tell-requester'], [result.auditId]),
   ]);
   return result.request;
 }

@@ -11,10 +11,23 @@ const openStates = ['pending', 'approved', 'active'] as const;
 export async function findRequest(deps: Pick<Deps, 'db'>, requestId: string): Promise<RequestWithApprovals> {
   const request = await deps.db.accessRequest.findUnique({
     where: { id: requestId },
+    relationLoadStrategy: 'join',
     include: { approvals: { orderBy: { createdAt: 'asc' } } },
   });
   if (!request) throw new NotFound(`No request ${requestId}.`);
   return request;
+}
+
+/** A request with its approvals and the Slack messages posted about it, in one query. */
+export async function findRequestWithMessages(deps: Pick<Deps, 'db'>, requestId: string) {
+  const request = await deps.db.accessRequest.findUnique({
+    where: { id: requestId },
+    relationLoadStrategy: 'join',
+    include: { approvals: { orderBy: { createdAt: 'asc' } }, messages: true },
+  });
+  if (!request) throw new NotFound(`No request ${requestId}.`);
+  const { messages, ...rest } = request;
+  return { request: rest, messages };
 }
 
 /** The requester's pending and active requests, newest first. */

@@ -94,21 +94,20 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
   const log = deps.logger.child({ requestId: request.id, resource: request.resource });
   if (request.state === 'denied') {
     log.warn({ rule: request.decisionRule }, 'request denied by policy');
-    await afterCommit(deps, request.id, [() => deps.jobs.postAudit(auditIds)]);
+    await afterCommit(deps, request.id, [() => deps.jobs.notify(request, ['refresh'], auditIds)]);
     return request;
   }
   if (request.state === 'approved') {
     log.info({ rule: request.decisionRule }, 'request approved by policy');
     await afterCommit(deps, request.id, [
       () => deps.jobs.grant(request.id),
-      () => deps.jobs.postAudit(auditIds),
+      () => deps.jobs.notify(request, ['refresh'], auditIds),
     ]);
     return request;
   }
   log.info({ reviewRule: request.reviewRule }, 'request created');
   await afterCommit(deps, request.id, [
-    () => deps.jobs.notify(request, 'ask-approvers'),
-    () => deps.jobs.postAudit(auditIds),
+    () => deps.jobs.notify(request, ['ask-approvers', 'refresh'], auditIds),
     () => deps.jobs.approvalDeadlines(request),
   ]);
   return request;

@@ -12,8 +12,9 @@ export type Tx = Prisma.TransactionClient;
  * first, so concurrent clicks, retries and workers are applied one after the other.
  */
 export async function lockRequest(tx: Tx, requestId: string): Promise<AccessRequest> {
-  await tx.$executeRaw`SELECT 1 FROM "access_requests" WHERE "id" = ${requestId} FOR UPDATE`;
-  const request = await tx.accessRequest.findUnique({ where: { id: requestId } });
+  // One statement: the columns are named as the model's fields, and Prisma types them as it would.
+  const [request] = await tx.$queryRaw<AccessRequest[]>`
+    SELECT * FROM "access_requests" WHERE "id" = ${requestId} FOR UPDATE`;
   if (!request) throw new NotFound(`No request ${requestId}.`);
   return request;
 }
@@ -51,16 +52,21 @@ export async function applyTransition(
   // An approved request that ends while a grant attempt may be landing on the target owes a
   // cleanup revoke; the flag keeps it owed (and the sweep re-creating its job) until it is done.
   const owesCleanup = step.from === 'approved' && isFinal(step.to) && current.grantStartedAt !== null;
-  const { count } = await tx.accessRequest.updateMany({
-    where: { id: current.id, version: current.version },
-    data: {
-      ...(input.data as Prisma.AccessRequestUpdateManyMutationInput),
-      ...(owesCleanup ? { cleanupNeeded: true } : {}),
-      state: step.to,
-      version: { increment: 1 },
-    },
-  });
-  if (count !== 1) throw new StaleVersion(current);
+  // The version in the condition makes a concurrent change fail here rather than be overwritten.
+  const request = await tx.accessRequest
+    .update({
+      where: { id: current.id, version: current.version },
+      data: {
+        ...input.data,
+        ...(owesCleanup ? { cleanupNeeded: true } : {}),
+        state: step.to,
+        version: { increment: 1 },
+      },
+    })
+    .catch((error: unknown) => {
+      if (isNotFound(error)) throw new StaleVersion(current);
+      throw error;
+    });
   const audit: AuditInput = {
     requestId: current.id,
     actor: input.actor,
@@ -70,7 +76,6 @@ export async function applyTransition(
     details: input.details ?? {},
   };
   const auditId = await appendAuditEvent(tx, audit, deps.clock.now());
-  const request = await tx.accessRequest.findUniqueOrThrow({ where: { id: current.id } });
   countTransition(deps, request, input.actor);
   return { request, auditId };
 }
@@ -86,6 +91,11 @@ function countTransition(deps: Pick<Deps, 'clock' | 'metrics'>, request: AccessR
     const decidedAt = request.decidedAt ?? deps.clock.now();
     deps.metrics.approvalLatency((decidedAt.getTime() - request.createdAt.getTime()) / 1000);
   }
+}
+
+/** Prisma's "record to update not found". */
+function isNotFound(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2025';
 }
 
 /** The request changed between reading it and writing it; the caller decides whether to retry. */

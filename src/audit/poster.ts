@@ -4,22 +4,26 @@ import type { Deps } from '../app/deps.js';
 import type { AuditJob } from '../jobs/queues.js';
 import { startWorker, type WorkerSettings } from '../jobs/workers.js';
 import { auditEventMessage } from '../slack/views/audit.js';
-import { urgentAuditActions } from './urgency.js';
+import { shownByCard, urgentAuditActions } from './urgency.js';
 
 /**
  * Posts audit events to the security channel. The row is the truth and `postedAt` records
  * delivery: the job skips events already posted, and the sweep re-enqueues any left unposted
  * (Redis lost, Slack down for longer than the retries).
  *
- * The channel stays readable: an event about a request goes into the thread of that request's
- * card (one top-level message per request, kept up to date in place), while alerts (a revoke
- * that keeps failing, drift, a freeze, grants outside the policy) and events about no request
- * (hook rejections, refusals of strangers) are top-level, where people see them.
+ * The channel stays readable: each request has one top-level card, kept up to date in place,
+ * which shows its routine steps (see `shownByCard`); its other events go into the card's thread,
+ * while alerts (a revoke that keeps failing, drift, a freeze, grants outside the policy) and
+ * events about no request (hook rejections, refusals of strangers) are top-level, where people
+ * see them.
  */
 
-/** Where a request's events are threaded: the ts of its card, posted first if need be. */
+/** The requests' cards in the security channel. */
 export interface SecurityThreads {
+  /** Where a request's events are threaded: the ts of its card, posted first if need be. */
   securityThread(requestId: string): Promise<string>;
+  /** Brings the request's card (and its other messages) up to date, posting the card if need be. */
+  refreshNow(requestId: string): Promise<void>;
 }
 
 export async function postAuditEvent(
@@ -27,13 +31,22 @@ export async function postAuditEvent(
   client: WebClient,
   eventId: bigint,
   threads?: SecurityThreads,
-): Promise<'posted' | 'skipped'> {
+): Promise<'posted' | 'shown' | 'skipped'> {
   const event = await deps.db.auditEvent.findUnique({ where: { id: eventId } });
   if (!event || event.postedAt) return 'skipped';
+  const markPosted = () =>
+    deps.db.auditEvent.update({ where: { id: eventId }, data: { postedAt: deps.clock.now() } });
   if (isSummarised(event.details)) {
     // Told in Slack by the bulk revoke's one summary message (`revoke.bulk`).
-    await deps.db.auditEvent.update({ where: { id: eventId }, data: { postedAt: deps.clock.now() } });
+    await markPosted();
     return 'skipped';
+  }
+  if (threads && event.requestId !== null && shownByCard(event.action)) {
+    // A step the card shows, left unposted by a follow-up that never ran (Redis lost it, or
+    // Slack was away for longer than its retries): the sweep brings it here to update the card.
+    await threads.refreshNow(event.requestId);
+    await markPosted();
+    return 'shown';
   }
   const threaded = threads && event.requestId !== null && !urgentAuditActions.has(event.action);
   const thread = threaded ? { thread_ts: await threads.securityThread(event.requestId as string) } : {};
@@ -42,7 +55,7 @@ export async function postAuditEvent(
     ...auditEventMessage(event),
     ...thread,
   });
-  await deps.db.auditEvent.update({ where: { id: eventId }, data: { postedAt: deps.clock.now() } });
+  await markPosted();
   return 'posted';
 }
 

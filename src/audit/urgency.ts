@@ -1,3 +1,5 @@
+import { auditActionFor, requestStates } from '../domain/lifecycle.js';
+
 /**
  * Audit events the security channel must see ahead of routine posts: access that is not coming
  * back on its own (a revoke that keeps failing, access found after its end), a freeze being put
@@ -13,3 +15,22 @@ export const urgentAuditActions: ReadonlySet<string> = new Set([
   'freeze.lifted',
   'policy.grants_outside_policy',
 ]);
+
+/**
+ * Steps of a request that its security card shows (who asked, who approved at which level, the
+ * grant and its end, with reasons): they are "posted" by bringing the card up to date, not as
+ * messages of their own. The audit table keeps every one; the card's thread carries the rest of
+ * a request's events (extensions, reminders, refusals, cleanups), which the card does not show.
+ * Routine steps are left out of the thread because the card already says them in words, and a
+ * lifecycle then costs the channel one message instead of five to seven.
+ */
+export function shownByCard(action: string): boolean {
+  return cardActionSet.has(action);
+}
+
+export const cardActions: readonly string[] = [
+  'request.created',
+  'request.approval_recorded',
+  ...requestStates.filter((state) => state !== 'pending').map(auditActionFor),
+];
+const cardActionSet: ReadonlySet<string> = new Set(cardActions);

@@ -1,7 +1,7 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { approvalDeadlinesFor } from '../app/approval-timeout.js';
-import type { JobQueue, NotificationKind } from '../app/deps.js';
+import type { JobQueue, NotificationKind, NotifySubject } from '../app/deps.js';
 import type { Policy } from '../config/policy.js';
 
 /**
@@ -27,7 +27,18 @@ export type RevokeJob = {
   actorId: string;
   reason: string | null;
 };
-export type NotifyJob = { requestId: string; kind: NotificationKind; version: number; state: string };
+/**
+ * The follow-up of one transition. `auditIds` are its audit events (as strings: BigInt is not
+ * JSON). Jobs queued before `kinds` existed carry one `kind`.
+ */
+export type NotifyJob = {
+  requestId: string;
+  kinds: NotificationKind[];
+  auditIds?: string[];
+  version: number;
+  state: string;
+  kind?: NotificationKind;
+};
 export type AuditJob = { eventId: string };
 /** A round of the idle check; everything it needs is in the database. */
 export type RecallJob = Record<string, never>;
@@ -111,7 +122,8 @@ export const jobIds = {
   // finds the grant not yet due.
   expire: (requestId: string, at: Date) => `expire-${requestId}-${at.getTime()}`,
   revoke: (requestId: string, event: string) => `${event}-${requestId}`,
-  notify: (requestId: string, kind: string, version: number) => `notify-${requestId}-${kind}-${version}`,
+  notify: (requestId: string, kinds: string | readonly string[], version: number) =>
+    `notify-${requestId}-${typeof kinds === 'string' ? kinds : kinds.join('+')}-${version}`,
   audit: (eventId: bigint | string) => `audit-${eventId}`,
   // One of each per request (or extension: their ids differ in prefix); a job that finds itself
   // early is delayed again under the same id rather than replaced.
@@ -129,6 +141,16 @@ export async function addApprovalStep(
     jobId: jobIds.approval(job.step, job.id),
     delay: Math.max(0, dueAt.getTime() - now.getTime()),
   });
+}
+
+function notifyJob(
+  request: NotifySubject,
+  kinds: NotificationKind[],
+  auditIds: readonly bigint[],
+): NotifyJob {
+  const data: NotifyJob = { requestId: request.id, kinds, version: request.version, state: request.state };
+  if (auditIds.length > 0) data.auditIds = auditIds.map(String);
+  return data;
 }
 
 /** The app's view of the queues. */
@@ -170,17 +192,20 @@ export function jobQueueFor(queues: Queues, now: () => Date, policy: Pick<Policy
         })),
       );
     },
-    async notify(request, kind) {
-      const data = { requestId: request.id, kind, version: request.version, state: request.state };
-      await queues.notify.add(kind, data, { jobId: jobIds.notify(request.id, kind, request.version) });
+    async notify(request, kind, auditIds = []) {
+      const kinds = typeof kind === 'string' ? [kind] : [...kind];
+      await queues.notify.add(kinds.join('+'), notifyJob(request, kinds, auditIds), {
+        jobId: jobIds.notify(request.id, kinds, request.version),
+      });
     },
     async notifyMany(requests, kind) {
       if (requests.length === 0) return;
+      const kinds = [...kind];
       await queues.notify.addBulk(
         requests.map((request) => ({
-          name: kind,
-          data: { requestId: request.id, kind, version: request.version, state: request.state },
-          opts: { ...jobOptions.notify, jobId: jobIds.notify(request.id, kind, request.version) },
+          name: kinds.join('+'),
+          data: notifyJob(request, kinds, []),
+          opts: { ...jobOptions.notify, jobId: jobIds.notify(request.id, kinds, request.version) },
         })),
       );
     },

@@ -1,12 +1,13 @@
 import type { WebClient } from '@slack/web-api';
 import { approvalDeadlinesFor, waitingApprovers } from '../app/approval-timeout.js';
 import { approvalLevelsFor } from '../app/approvers.js';
-import type { Deps } from '../app/deps.js';
+import type { Deps, NotificationKind } from '../app/deps.js';
 import { snapshotOf } from '../app/grant-snapshot.js';
-import { findRequest, type RequestWithApprovals } from '../app/queries.js';
-import type { RequestState } from '../domain/lifecycle.js';
+import { findRequest, findRequestWithMessages, type RequestWithApprovals } from '../app/queries.js';
+import { cardActions } from '../audit/urgency.js';
+import { isFinal, type RequestState } from '../domain/lifecycle.js';
 import { currentLevel } from '../domain/policy.js';
-import type { AccessRequest } from '../generated/prisma/client.js';
+import type { AccessRequest, SlackMessage } from '../generated/prisma/client.js';
 import type { NotifyJob } from '../jobs/queues.js';
 import {
   type GrantView,
@@ -16,6 +17,12 @@ import {
 } from './views/grant-card.js';
 import { approvalReminder, type Message, requesterNotice } from './views/messages.js';
 import { type RequestView, requestCardBlocks, requestSummary } from './views/request-card.js';
+
+/** Kinds of a job queued before jobs carried several; `announce-grant` is part of `refresh` now. */
+function legacyKinds(kind: string | undefined): NotificationKind[] {
+  if (kind === 'ask-approvers' || kind === 'tell-requester' || kind === 'remind-approvers') return [kind];
+  return ['refresh'];
+}
 
 /** Why a message was posted, as recorded in `slack_messages.purpose`; each has its own builder. */
 type MessagePurpose = 'approver' | 'security' | 'requester' | 'reminder';
@@ -74,6 +81,12 @@ export function createNotifier(deps: Deps, client: WebClient) {
     };
   }
 
+  /** The messages already posted about one request, read once per job and kept up to date by it. */
+  type Posted = SlackMessage[];
+
+  const find = (posted: Posted, purpose: MessagePurpose, channel?: string) =>
+    posted.find((m) => m.purpose === purpose && (channel === undefined || m.channel === channel));
+
   /**
    * Posts a message and records it for later updates. A refresh that ran between the post and
    * the record did not see it, so if the request has moved on since it was rendered, the message
@@ -82,13 +95,14 @@ export function createNotifier(deps: Deps, client: WebClient) {
   async function postRecorded(
     rendered: RequestWithApprovals,
     place: MessagePlace,
+    posted: Posted,
     thread?: { thread_ts: string; reply_broadcast: boolean },
   ): Promise<string> {
     const message = { channel: place.channel, ...render(place, rendered) };
-    const posted = await client.chat.postMessage(thread ? { ...message, ...thread } : message);
-    const ts = String(posted.ts);
+    const answer = await client.chat.postMessage(thread ? { ...message, ...thread } : message);
+    const ts = String(answer.ts);
     try {
-      await deps.db.slackMessage.create({ data: { requestId: rendered.id, ...place, ts } });
+      posted.push(await deps.db.slackMessage.create({ data: { requestId: rendered.id, ...place, ts } }));
     } catch (error) {
       // Another process posted the same message first: keep theirs, take ours back.
       if (!isUniqueViolation(error)) throw error;
@@ -96,25 +110,20 @@ export function createNotifier(deps: Deps, client: WebClient) {
       const theirs = await deps.db.slackMessage.findFirstOrThrow({
         where: { requestId: rendered.id, purpose: place.purpose, channel: place.channel },
       });
+      posted.push(theirs);
       return theirs.ts;
     }
-    const now = await findRequest(deps, rendered.id);
-    if (now.version !== rendered.version || now.state !== rendered.state) {
-      await client.chat.update({ channel: place.channel, ts, ...render(place, now) });
+    const now = await deps.db.accessRequest.findUnique({
+      where: { id: rendered.id },
+      select: { version: true, state: true },
+    });
+    if (now && (now.version !== rendered.version || now.state !== rendered.state)) {
+      await client.chat.update({ channel: place.channel, ts, ...render(place, await findRequest(deps, rendered.id)) });
     }
     return ts;
   }
 
-  async function alreadyPosted(
-    requestId: string,
-    purpose: MessagePurpose,
-    channel: string,
-  ): Promise<boolean> {
-    const found = await deps.db.slackMessage.findFirst({ where: { requestId, purpose, channel } });
-    return found !== null;
-  }
-
-  async function askApprovers(request: RequestWithApprovals): Promise<void> {
+  async function askApprovers(request: RequestWithApprovals, posted: Posted): Promise<void> {
     if (request.state !== 'pending') return;
     const resource = deps.policy.resources[request.resource];
     if (!resource) return;
@@ -122,16 +131,13 @@ export function createNotifier(deps: Deps, client: WebClient) {
     const level = currentLevel(levels, request.approvals);
     if (level === null) return;
     const approved = new Set(request.approvals.map((a) => a.approverId));
-    const asked = await deps.db.slackMessage.findMany({
-      where: { requestId: request.id, purpose: 'approver' },
-    });
-    const alreadyAsked = new Set(asked.map((m) => m.userId));
+    const alreadyAsked = new Set(posted.filter((m) => m.purpose === 'approver').map((m) => m.userId));
     const toAsk = [...(levels[level]?.approvers ?? [])].filter(
       (id) => id !== request.requesterId && !approved.has(id) && !alreadyAsked.has(id),
     );
     for (const approverId of toAsk) {
       const channel = await openDm(approverId);
-      await postRecorded(request, { purpose: 'approver', userId: approverId, channel });
+      await postRecorded(request, { purpose: 'approver', userId: approverId, channel }, posted);
     }
   }
 
@@ -139,46 +145,30 @@ export function createNotifier(deps: Deps, client: WebClient) {
    * Half-way to the timeout: a reply under each waiting approver's card, also shown in the DM
    * itself, at most one per approver. Approvers never asked (their card was lost) get the card.
    */
-  async function remindApprovers(request: RequestWithApprovals): Promise<void> {
+  async function remindApprovers(request: RequestWithApprovals, posted: Posted): Promise<void> {
     if (request.state !== 'pending') return;
     const waiting = await waitingApprovers(deps, request);
     if (!waiting) return;
-    const posted = await deps.db.slackMessage.findMany({
-      where: { requestId: request.id, purpose: { in: ['approver', 'reminder'] } },
-    });
     const cards = new Map(posted.filter((m) => m.purpose === 'approver').map((m) => [m.userId, m]));
     const reminded = new Set(posted.filter((m) => m.purpose === 'reminder').map((m) => m.userId));
     for (const approverId of waiting.approverIds) {
       const card = cards.get(approverId);
       if (!card || reminded.has(approverId)) continue;
       const place = { purpose: 'reminder', userId: approverId, channel: card.channel } as const;
-      await postRecorded(request, place, { thread_ts: card.ts, reply_broadcast: true });
+      await postRecorded(request, place, posted, { thread_ts: card.ts, reply_broadcast: true });
     }
-    await askApprovers(request);
+    await askApprovers(request, posted);
   }
 
   /**
-   * The security team's card of a request: posted once, with the request's first audit event or
-   * its grant, whichever comes first, then kept up to date in place by every refresh; it carries
-   * the Revoke button while the grant is active, and the request's audit events in its thread.
+   * Brings every message about the request up to date, and posts the security team's card if
+   * the request has none yet. The card is the request's one top-level message in the security
+   * channel: it says in words where the request stands, carries the Revoke button while the grant
+   * is active, and has the request's other audit events in its thread.
    */
-  async function securityCard(request: RequestWithApprovals): Promise<string> {
-    const channel = deps.policy.securityChannel;
-    const found = await deps.db.slackMessage.findFirst({
-      where: { requestId: request.id, purpose: 'security', channel },
-    });
-    if (found) return found.ts;
-    return postRecorded(request, { purpose: 'security', userId: null, channel });
-  }
-
-  async function announceGrant(request: RequestWithApprovals): Promise<void> {
-    if (request.grantedAt) await securityCard(request);
-  }
-
-  async function refresh(request: RequestWithApprovals): Promise<void> {
-    const messages = await deps.db.slackMessage.findMany({ where: { requestId: request.id } });
+  async function refresh(request: RequestWithApprovals, posted: Posted): Promise<void> {
     await Promise.all(
-      messages.map((m) => {
+      posted.map((m) => {
         if (!isPurpose(m.purpose)) {
           deps.logger.warn({ requestId: request.id, purpose: m.purpose }, 'message of unknown purpose');
           return Promise.resolve();
@@ -187,39 +177,82 @@ export function createNotifier(deps: Deps, client: WebClient) {
         return client.chat.update({ channel: m.channel, ts: m.ts, ...message });
       }),
     );
+    const channel = deps.policy.securityChannel;
+    if (!find(posted, 'security', channel)) {
+      await postRecorded(request, { purpose: 'security', userId: null, channel }, posted);
+    }
   }
 
-  async function tellRequester(request: RequestWithApprovals, state: RequestState): Promise<void> {
+  async function securityCard(request: RequestWithApprovals, posted: Posted): Promise<string> {
+    const channel = deps.policy.securityChannel;
+    const found = find(posted, 'security', channel);
+    if (found) return found.ts;
+    return postRecorded(request, { purpose: 'security', userId: null, channel }, posted);
+  }
+
+  async function tellRequester(request: RequestWithApprovals, state: RequestState, posted: Posted): Promise<void> {
     const channel = await openDm(request.requesterId);
+    const grantDm = find(posted, 'requester', channel);
     if (state === 'active') {
-      // The grant DM carries the Release now button and is kept up to date. It is worded as of
-      // the grant even if the grant ended meanwhile (the end has its own notice), then updated.
-      if (await alreadyPosted(request.id, 'requester', channel)) return;
+      // The grant DM carries the Release now button and is kept up to date. A grant that ended
+      // before it went out gets none: the end's own notice tells the requester.
+      if (grantDm || isFinal(request.state)) return;
       const place = { purpose: 'requester', userId: request.requesterId, channel } as const;
-      await postRecorded({ ...request, state }, place);
+      await postRecorded(request, place, posted);
       return;
     }
+    // Their own release shows on the grant DM, updated in place; it needs no second message.
+    if (state === 'released' && grantDm) return;
     const notice = requesterNotice({ ...request, state });
     if (!notice) return;
     await client.chat.postMessage({ channel, ...notice });
   }
 
+  /**
+   * The transition's audit events: the steps the card shows count as posted once the card shows
+   * them (every such step of the request so far, so a follow-up that was overtaken leaves nothing
+   * behind); any others go to the audit poster, which threads them under the card.
+   */
+  async function settleAudit(requestId: string, auditIds: readonly bigint[], cardShown: boolean): Promise<void> {
+    const marked = new Set<bigint>();
+    if (cardShown) {
+      const rows = await deps.db.$queryRaw<{ id: bigint }[]>`
+        UPDATE "audit_events" SET "postedAt" = ${deps.clock.now()}
+        WHERE "requestId" = ${requestId} AND "postedAt" IS NULL AND "action" = ANY(${cardActions})
+        RETURNING "id"`;
+      for (const row of rows) marked.add(row.id);
+    }
+    // Overtaken, the rest go to the poster too: the later follow-up has usually marked the
+    // card's steps by the time it runs (then it skips them), and it posts anything else.
+    await deps.jobs.postAudit(auditIds.filter((id) => !marked.has(id)));
+  }
+
   return {
+    /** One follow-up job: the messages of its kinds, in order, then its audit events. */
     async send(job: NotifyJob): Promise<void> {
-      const request = await findRequest(deps, job.requestId);
-      if (job.kind === 'ask-approvers') return askApprovers(request);
-      if (job.kind === 'refresh') return refresh(request);
-      if (job.kind === 'announce-grant') return announceGrant(request);
-      if (job.kind === 'remind-approvers') return remindApprovers(request);
-      return tellRequester(request, job.state as RequestState);
+      const kinds = job.kinds ?? legacyKinds(job.kind);
+      const { request, messages: posted } = await findRequestWithMessages(deps, job.requestId);
+      for (const kind of kinds) {
+        if (kind === 'ask-approvers') await askApprovers(request, posted);
+        else if (kind === 'remind-approvers') await remindApprovers(request, posted);
+        else if (kind === 'tell-requester') await tellRequester(request, job.state as RequestState, posted);
+      }
+      // Overtaken by a later change of state, whose own follow-up brings every message up to
+      // date: refreshing here would only show a state already gone.
+      const current = request.state === job.state;
+      const refreshed = kinds.includes('refresh') && current;
+      if (refreshed) await refresh(request, posted);
+      await settleAudit(request.id, (job.auditIds ?? []).map(BigInt), refreshed);
     },
     /** The ts of the request's card in the security channel, posting it first if need be. */
     async securityThread(requestId: string): Promise<string> {
-      return securityCard(await findRequest(deps, requestId));
+      const { request, messages } = await findRequestWithMessages(deps, requestId);
+      return securityCard(request, messages);
     },
     /** Brings every message about the request up to date now (a click on a stale button). */
     async refreshNow(requestId: string): Promise<void> {
-      await refresh(await findRequest(deps, requestId));
+      const { request, messages } = await findRequestWithMessages(deps, requestId);
+      await refresh(request, messages);
     },
   };
 }

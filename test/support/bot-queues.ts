@@ -27,5 +27,5 @@ export async function loseQueueData(bot: RunningBot): Promise<number> {
 /** The kinds of notification jobs enqueued for a request. */
 export async function queuedNotificationKinds(bot: RunningBot, requestId: string): Promise<string[]> {
   const jobs = await bot.queues.notify.getJobs();
-  return jobs.filter((j) => j.data.requestId === requestId).map((j) => j.data.kind);
+  return jobs.filter((j) => j.data.requestId === requestId).flatMap((j) => j.data.kinds);
 }
