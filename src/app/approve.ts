@@ -102,7 +102,12 @@ export async function approveRequest(
     currentLevel(levels, await deps.db.approval.findMany({ where: { requestId } })) !== result.level;
   await afterCommit(deps, requestId, [
     ...(result.outcome === 'approved' ? [() => deps.jobs.grant(requestId)] : []),
-    () => deps.jobs.notify(request, nextLevelWaiting ? ['refresh', 'ask-approvers'] : ['refresh'], result.auditIds),
+    () =>
+      deps.jobs.notify(
+        request,
+        nextLevelWaiting ? ['refresh', 'ask-approvers'] : ['refresh'],
+        result.auditIds,
+      ),
   ]);
   return { request, outcome: result.outcome, level: result.level };
 }

@@ -119,9 +119,7 @@ export async function releaseRequest(deps: Deps, requestId: string, actorId: str
       data: { endedAt: deps.clock.now() },
     }),
   );
-  await afterCommit(deps, requestId, [
-    () => deps.jobs.notify(request, ['refresh'], [auditId]),
-  ]);
+  await afterCommit(deps, requestId, [() => deps.jobs.notify(request, ['refresh'], [auditId])]);
   return request;
 }
 

@@ -20,9 +20,10 @@ export const urgentAuditActions: ReadonlySet<string> = new Set([
  * Steps of a request that its security card shows (who asked, who approved at which level, the
  * grant and its end, with reasons): they are "posted" by bringing the card up to date, not as
  * messages of their own. The audit table keeps every one; the card's thread carries the rest of
- * a request's events (extensions, reminders, refusals, cleanups), which the card does not show.
- * Routine steps are left out of the thread because the card already says them in words, and a
- * lifecycle then costs the channel one message instead of five to seven.
+ * a request's events (extensions, reminders, refusals, cleanups, and revocations, whose thread
+ * post names who took the access away), which the card does not show. Routine steps are left out
+ * of the thread because the card already says them in words, and a lifecycle then costs the
+ * channel one message instead of five to seven.
  */
 export function shownByCard(action: string): boolean {
   return cardActionSet.has(action);
@@ -31,6 +32,6 @@ export function shownByCard(action: string): boolean {
 export const cardActions: readonly string[] = [
   'request.created',
   'request.approval_recorded',
-  ...requestStates.filter((state) => state !== 'pending').map(auditActionFor),
+  ...requestStates.filter((state) => state !== 'pending' && state !== 'revoked').map(auditActionFor),
 ];
 const cardActionSet: ReadonlySet<string> = new Set(cardActions);

@@ -61,7 +61,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
 
   function render(place: Pick<MessagePlace, 'purpose' | 'userId'>, request: RequestWithApprovals): Message {
     if (place.purpose === 'security') {
-      const view = grantView(request);
+      const view = grantView(request, deps.policy.resources[request.resource]?.approvals?.length ?? 1);
       return { text: grantCardSummary(view), blocks: grantCardBlocks(view) };
     }
     if (place.purpose === 'requester') return requesterGrantMessage(grantView(request));
@@ -118,7 +118,11 @@ export function createNotifier(deps: Deps, client: WebClient) {
       select: { version: true, state: true },
     });
     if (now && (now.version !== rendered.version || now.state !== rendered.state)) {
-      await client.chat.update({ channel: place.channel, ts, ...render(place, await findRequest(deps, rendered.id)) });
+      await client.chat.update({
+        channel: place.channel,
+        ts,
+        ...render(place, await findRequest(deps, rendered.id)),
+      });
     }
     return ts;
   }
@@ -190,7 +194,11 @@ export function createNotifier(deps: Deps, client: WebClient) {
     return postRecorded(request, { purpose: 'security', userId: null, channel }, posted);
   }
 
-  async function tellRequester(request: RequestWithApprovals, state: RequestState, posted: Posted): Promise<void> {
+  async function tellRequester(
+    request: RequestWithApprovals,
+    state: RequestState,
+    posted: Posted,
+  ): Promise<void> {
     const channel = await openDm(request.requesterId);
     const grantDm = find(posted, 'requester', channel);
     if (state === 'active') {
@@ -213,7 +221,11 @@ export function createNotifier(deps: Deps, client: WebClient) {
    * them (every such step of the request so far, so a follow-up that was overtaken leaves nothing
    * behind); any others go to the audit poster, which threads them under the card.
    */
-  async function settleAudit(requestId: string, auditIds: readonly bigint[], cardShown: boolean): Promise<void> {
+  async function settleAudit(
+    requestId: string,
+    auditIds: readonly bigint[],
+    cardShown: boolean,
+  ): Promise<void> {
     const marked = new Set<bigint>();
     if (cardShown) {
       const rows = await deps.db.$queryRaw<{ id: bigint }[]>`
@@ -269,7 +281,10 @@ function isPurpose(purpose: string): purpose is MessagePurpose {
   );
 }
 
-export function grantView(request: AccessRequest): GrantView {
+export function grantView(
+  request: AccessRequest & { approvals?: ReadonlyArray<{ level: number; approverId: string }> },
+  levelCount = 1,
+): GrantView {
   return {
     id: request.id,
     requesterId: request.requesterId,
@@ -279,6 +294,10 @@ export function grantView(request: AccessRequest): GrantView {
     durationSec: request.durationSec,
     state: request.state,
     decidedBy: request.decidedBy,
+    decisionRule: request.decisionRule,
+    reviewRule: request.reviewRule,
+    approvals: [...(request.approvals ?? [])].sort((a, b) => a.level - b.level),
+    levelCount,
     grantedAt: request.grantedAt,
     expiresAt: request.expiresAt,
     endedAt: request.endedAt,

@@ -74,10 +74,7 @@ describe('approval timeout', () => {
     expect(request.endReason).toBe('nobody approved within 6s');
     expect(request.endedAt).not.toBeNull();
     expect(request.remindedAt).not.toBeNull();
-    await h.fake.waitFor(
-      'chat.postMessage',
-      (c) => c.args.channel === securityChannel && String(c.args.text).startsWith(`request.timed_out ${id}`),
-    );
+    await h.securityCard(id, 'No decision in time');
 
     // The cards lose their buttons, and the reminder says it no longer needs them.
     for (const card of [bobCard, carolCard]) {

@@ -73,11 +73,8 @@ describe('revocation', () => {
     expect(JSON.stringify(dm.args.blocks)).toContain('does not exist');
     const request = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
     expect(request.state).toBe('grant_failed');
-    await h.fake.waitFor(
-      'chat.postMessage',
-      (c) =>
-        c.args.channel === securityChannel && String(c.args.text).startsWith(`request.grant_failed ${id}`),
-    );
+    const card = await h.securityCard(id, 'failed to grant');
+    expect(JSON.stringify(card.args.blocks)).toContain('does not exist');
   });
 
   it('revokes on time after Redis lost the expiry job, once the sweep has run', async () => {

@@ -8,7 +8,8 @@ import { postRoutineEvents } from '../support/routine-events.js';
 /**
  * The security channel as people read it, with the fake Slack holding `chat.postMessage` to
  * Slack's rate (about one a second per channel, short bursts, then 429 + Retry-After): one card
- * per request at the top level, updated in place, its audit events in its thread; alerts at the
+ * per request at the top level, updated in place, telling the request's routine steps, with its
+ * other audit events in its thread; alerts at the
  * top level; nothing lost or posted twice while Slack says "wait".
  */
 
@@ -47,7 +48,7 @@ async function waitingOutTheRate<T>(call: () => Promise<T>): Promise<T> {
 }
 
 describe('security channel', () => {
-  it('shows one card per request, kept up to date, with the request’s events in its thread', async () => {
+  it('shows one card per request, kept up to date in place, telling its routine steps in words', async () => {
     const id = await h.request(users.alice, 'prod-db-write', '30m', 'INC-1200 checking a migration');
     await h.click(users.bob, actionIds.approve, id, await h.approverMessage(id, users.bob));
     await h.dmTo(users.alice, `${id}\`: you have`);
@@ -55,24 +56,50 @@ describe('security channel', () => {
     await allPosted();
 
     const aboutIt = channelPosts().filter((c) => c.ok && String(c.args.text).includes(id));
-    const topLevel = aboutIt.filter((c) => c.args.thread_ts === undefined);
-    expect(topLevel.map((c) => String(c.args.text).split(':')[0])).toEqual([`Grant ${id}`]);
-    const cardTs = String(topLevel[0]?.result.ts);
+    // One message in the channel for the whole lifecycle: the card. Its steps are on it, so the
+    // thread stays empty and the audit events count as posted once the card shows them.
+    expect(aboutIt.map((c) => [String(c.args.text).split(':')[0], c.args.thread_ts])).toEqual([
+      [`Grant ${id}`, undefined],
+    ]);
+    const cardTs = String(aboutIt[0]?.result.ts);
     const events = await h.db.prisma.auditEvent.findMany({
       where: { requestId: id },
       orderBy: { id: 'asc' },
     });
-    const replies = aboutIt.filter((c) => c.args.thread_ts !== undefined);
-    expect(replies.every((c) => c.args.thread_ts === cardTs)).toBe(true);
-    // Each event once, in the order it happened.
-    expect(replies.map((c) => String(c.args.text).split(' ')[0])).toEqual(events.map((e) => e.action));
     expect(events.map((e) => e.action)).toEqual([
       'request.created',
       'request.approved',
       'request.active',
       'request.released',
     ]);
+    expect(events.every((e) => e.postedAt !== null)).toBe(true);
     await expect.poll(() => h.fake.message(securityChannel, cardTs)?.text).toContain('(released)');
+    const shown = JSON.stringify(h.fake.message(securityChannel, cardTs)?.blocks);
+    for (const part of [
+      `Approved by <@${users.bob}>`,
+      `\`${h.login('alice')}\``,
+      'INC-1200 checking a migration',
+    ]) {
+      expect(shown).toContain(part);
+    }
+    expect(shown).not.toContain('jit.revoke'); // the Revoke button went with the grant
+  });
+
+  it('threads what the card does not say under it: a revoke, with who took the access away', async () => {
+    const id = await grantedRequest(h, { requester: users.alice, resource: 'prod-db-write', duration: '1h' });
+    await allPosted();
+    await waitingOutTheRate(() => h.slash(users.sec, `revoke ${id} suspicious queries`));
+    await allPosted();
+
+    const aboutIt = channelPosts().filter((c) => c.ok && String(c.args.text).includes(id));
+    const [card, ...replies] = aboutIt;
+    expect(card?.args.thread_ts).toBeUndefined();
+    expect(replies.map((c) => [String(c.args.text), c.args.thread_ts])).toEqual([
+      [`request.revoked ${id} by ${users.sec}`, card?.result.ts],
+    ]);
+    await expect
+      .poll(() => h.fake.message(securityChannel, String(card?.result.ts))?.text)
+      .toContain('(revoked)');
   });
 
   it('keeps alerts at the top level, and sums a freeze over many grants up in one message', async () => {
@@ -150,10 +177,16 @@ describe('security channel', () => {
     // read answers "none", everything after it is the real database and the fake Slack.
     const earlyRead = new Proxy(h.bot.deps.db, {
       get(db, key) {
-        if (key !== 'slackMessage') return Reflect.get(db, key);
-        return new Proxy(db.slackMessage, {
-          get: (messages, method) =>
-            method === 'findFirst' ? async () => null : Reflect.get(messages, method),
+        if (key !== 'accessRequest') return Reflect.get(db, key);
+        const requests = db.accessRequest;
+        return new Proxy(requests, {
+          get: (target, method) =>
+            method === 'findUnique'
+              ? async (args: Parameters<typeof requests.findUnique>[0]) => {
+                  const found = await requests.findUnique(args);
+                  return found && 'messages' in found ? { ...found, messages: [] } : found;
+                }
+              : Reflect.get(target, method),
         });
       },
     });

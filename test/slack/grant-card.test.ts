@@ -7,6 +7,7 @@ import {
   revokeModalSchema,
 } from '../../src/slack/payloads.js';
 import {
+  decisionWords,
   type GrantView,
   grantActionIds,
   grantCardBlocks,
@@ -32,6 +33,9 @@ function grant(overrides: Partial<GrantView> = {}): GrantView {
     durationSec: 3_600,
     state: 'active',
     decidedBy: 'U0APPROVER',
+    decisionRule: null,
+    approvals: [],
+    levelCount: 1,
     grantedAt: granted,
     expiresAt: until,
     endedAt: null,
@@ -52,6 +56,33 @@ const worst = (state: RequestState): GrantView =>
   });
 
 type Element = Record<string, unknown> & { confirm?: Record<string, { text: string }> };
+
+describe('decisionWords (the card says who decided, in words)', () => {
+  it('names each approver with the level they approved at when there are several', () => {
+    const approvals = [
+      { level: 1, approverId: 'U0CAROL' },
+      { level: 0, approverId: 'U0BOB' },
+    ];
+    expect(decisionWords(grant({ approvals, levelCount: 2 }))).toBe(
+      'Approved by <@U0CAROL> (second level), <@U0BOB> (first level)',
+    );
+    expect(decisionWords(grant({ approvals: [{ level: 0, approverId: 'U0BOB' }] }))).toBe(
+      'Approved by <@U0BOB>',
+    );
+  });
+
+  it('says which rule decided a request on its own, and who denied one', () => {
+    expect(
+      decisionWords(grant({ state: 'denied', decidedBy: 'policy', decisionRule: 'optOut.guests' })),
+    ).toBe('Denied automatically by the rule `optOut.guests`');
+    expect(decisionWords(grant({ decidedBy: 'policy', decisionRule: 'autoApprove[0]' }))).toBe(
+      'Approved automatically by the rule `autoApprove[0]`',
+    );
+    expect(decisionWords(grant({ state: 'denied', decidedBy: 'U0BOB' }))).toBe('Denied by <@U0BOB>');
+    expect(decisionWords(grant({ state: 'pending', decidedBy: null }))).toBe('Waiting for approval');
+    expect(decisionWords(grant({ state: 'timed_out', decidedBy: null }))).toBe('No decision in time');
+  });
+});
 
 describe('grantCardBlocks (security channel)', () => {
   it('shows who has what, as which login, until when, why, and who approved', () => {

@@ -175,20 +175,22 @@ export class FakeSlack {
   }
 
   /**
-   * The first call to `method` matching `predicate`, already made or still to come. A predicate
-   * that throws counts as no match; the timeout error lists every call seen.
+   * The first call to `method` (or to one of several methods) matching `predicate`, already made
+   * or still to come. A predicate that throws counts as no match; the timeout error lists every
+   * call seen.
    */
   waitFor(
-    method: string,
+    method: string | readonly string[],
     predicate: (call: FakeSlackCall) => boolean = () => true,
     { timeoutMs = 10_000 }: WaitOptions = {},
   ): Promise<FakeSlackCall> {
+    const methods: readonly string[] = typeof method === 'string' ? [method] : method;
     return this.waitForEntry(
       'call',
       this.calls,
-      (call) => call.method === method && predicate(call),
+      (call) => methods.includes(call.method) && predicate(call),
       timeoutMs,
-      () => `${method} call matching the predicate`,
+      () => `${methods.join(' or ')} call matching the predicate`,
       () => describeEntries(this.calls.map((c) => [c.method, c])),
     );
   }

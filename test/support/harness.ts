@@ -80,6 +80,11 @@ export interface Harness {
     metadata: unknown,
     values: Record<string, Record<string, unknown>>,
   ): Promise<SlackHttpResponse>;
+  /**
+   * The security channel's card of a request, once posted or updated to show `fragment` (in its
+   * text or blocks): the card is where the routine steps of a request are told.
+   */
+  securityCard(requestId: string, fragment: string, timeoutMs?: number): Promise<FakeSlackCall>;
   /** The next DM to `userId` whose text contains `fragment`. */
   dmTo(userId: string, fragment: string, timeoutMs?: number): Promise<FakeSlackCall>;
   isMember(login: string): Promise<boolean>;
@@ -282,6 +287,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         state_values: values,
       };
       return interact(viewSubmissionPayload(input), () => postViewSubmission(url, signingSecret, input));
+    },
+    securityCard(requestId, fragment, timeoutMs = 10_000) {
+      return fake.waitFor(
+        ['chat.postMessage', 'chat.update'],
+        (c) =>
+          c.ok &&
+          c.args.channel === securityChannel &&
+          String(c.args.text).startsWith(`Grant ${requestId}:`) &&
+          `${String(c.args.text)}${JSON.stringify(c.args.blocks)}`.includes(fragment),
+        { timeoutMs },
+      );
     },
     dmTo(userId, fragment, timeoutMs = 10_000) {
       return fake.waitFor(

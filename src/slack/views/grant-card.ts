@@ -1,6 +1,7 @@
 import { formatDuration } from '../../domain/duration.js';
 import { describeState, type RequestState } from '../../domain/lifecycle.js';
 import { type Message, requesterNotice } from './messages.js';
+import { reviewContext } from './request-card.js';
 import { code, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
 
 /**
@@ -18,8 +19,16 @@ export interface GrantView {
   reason: string;
   durationSec: number;
   state: RequestState;
-  /** The approver whose approval completed the request. */
+  /** The approver whose approval completed the request (or denied it), or `policy`. */
   decidedBy: string | null;
+  /** The policy rule that decided the request on its own, if one did. */
+  decisionRule: string | null;
+  /** The rules that sent the request to people for review (a guest, say), if any. */
+  reviewRule?: string | null;
+  /** The approvals recorded so far, by level (0 is the first). */
+  approvals: ReadonlyArray<{ level: number; approverId: string }>;
+  /** How many approval levels the resource has. */
+  levelCount: number;
   grantedAt: Date | null;
   expiresAt: Date | null;
   endedAt: Date | null;
@@ -48,6 +57,31 @@ export function grantCardSummary(view: GrantView): string {
   return `Grant ${view.id}: ${view.resource} to ${mention(view.requesterId)} (${status})`;
 }
 
+const levelWords = ['first', 'second', 'third', 'fourth', 'fifth'];
+
+/** Who decided, in words: "Approved by @bob (first level), @carol (second level)". */
+export function decisionWords(view: GrantView): string {
+  if (view.decisionRule) {
+    const verb = view.state === 'denied' ? 'Denied' : 'Approved';
+    return `${verb} automatically by the rule ${code(view.decisionRule)}`;
+  }
+  const approvers = view.approvals
+    .slice(0, 10)
+    .map((a) =>
+      view.levelCount > 1
+        ? `${mention(a.approverId)} (${levelWords[a.level] ?? `level ${a.level + 1}`} level)`
+        : mention(a.approverId),
+    )
+    .join(', ');
+  if (view.state === 'denied') return view.decidedBy ? `Denied by ${mention(view.decidedBy)}` : 'Denied';
+  if (view.state === 'pending')
+    return approvers ? `Waiting for approval; so far ${approvers}` : 'Waiting for approval';
+  if (view.state === 'timed_out') return 'No decision in time';
+  if (view.state === 'cancelled' && !approvers) return 'Cancelled before a decision';
+  if (approvers) return `Approved by ${approvers}`;
+  return view.decidedBy ? `Approved by ${mention(view.decidedBy)}` : 'n/a';
+}
+
 /** The security channel's card of one grant; a Revoke button, behind a confirmation, while active. */
 export function grantCardBlocks(view: GrantView): SlackBlock[] {
   const active = view.state === 'active';
@@ -70,13 +104,14 @@ export function grantCardBlocks(view: GrantView): SlackBlock[] {
       fields: [
         { type: 'mrkdwn', text: `*Request*\n${code(view.id)}` },
         { type: 'mrkdwn', text: truncate(`*Identity*\n${code(escapeText(view.identity))}`, 2000) },
-        { type: 'mrkdwn', text: `*Approved by*\n${view.decidedBy ? mention(view.decidedBy) : 'n/a'}` },
+        { type: 'mrkdwn', text: truncate(`*Decision*\n${decisionWords(view)}`, 2000) },
         { type: 'mrkdwn', text: `*Duration*\n${formatDuration(view.durationSec)}` },
         ...(view.grantedAt ? [{ type: 'mrkdwn', text: `*Granted*\n${slackDate(view.grantedAt)}` }] : []),
         ...(!active && view.endedAt ? [{ type: 'mrkdwn', text: `*Ended*\n${slackDate(view.endedAt)}` }] : []),
       ],
     },
   ];
+  if (view.reviewRule) blocks.push(reviewContext(view.reviewRule));
   if (view.endReason) blocks.push(endReasonContext(view.state, view.endReason));
   if (active) {
     blocks.push({

@@ -73,13 +73,7 @@ export function requestCardBlocks(view: RequestView, options: { withButtons: boo
       ],
     },
   ];
-  if (view.reviewRule) {
-    const why = `${describeOptOutRules(view.reviewRule)} (${view.reviewRule.split(',').map(code).join(', ')})`;
-    blocks.push({
-      type: 'context',
-      elements: [{ type: 'mrkdwn', text: truncate(`:mag: Needs human review: ${escapeText(why)}`, 2000) }],
-    });
-  }
+  if (view.reviewRule) blocks.push(reviewContext(view.reviewRule));
   if (view.endReason) {
     blocks.push({
       type: 'context',
@@ -149,4 +143,13 @@ function approvalLine(view: RequestView): string {
       return `${prefix}${level.approvedBy.length}/${level.count} (${who})`;
     })
     .join('\n');
+}
+
+/** Why a request goes to people even where a rule would have decided it (a guest, say). */
+export function reviewContext(reviewRule: string): SlackBlock {
+  const why = `${describeOptOutRules(reviewRule)} (${reviewRule.split(',').map(code).join(', ')})`;
+  return {
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: truncate(`:mag: Needs human review: ${escapeText(why)}`, 2000) }],
+  };
 }
