@@ -20,7 +20,7 @@ import {
   requestModalSchema,
 } from './payloads.js';
 import { userMessageFor } from './user-errors.js';
-import { requestCreatedMessage } from './views/messages.js';
+import { approvalRecordedText, requestCreatedMessage } from './views/messages.js';
 import { callbackIds, denyModal } from './views/modals.js';
 import { actionIds, requestCardBlocks, requestSummary } from './views/request-card.js';
 
@@ -39,7 +39,7 @@ export function registerActions(app: App, deps: Deps): void {
       const text =
         result.outcome === 'approved'
           ? `:white_check_mark: You approved ${requestId}; access is being granted.`
-          : `:ballot_box_with_check: Your approval of ${requestId} is recorded (level ${result.level + 1}); more approvals are needed.`;
+          : approvalRecordedText(requestId, result.level);
       await answerPrivately({ respond, client, body }, text, log);
     } catch (error) {
       // A stale message (already decided elsewhere): show the final state in place.

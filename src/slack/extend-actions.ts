@@ -23,7 +23,7 @@ import {
 import { userMessageFor } from './user-errors.js';
 import { extensionActionIds, extensionAnswer } from './views/extension-card.js';
 import { grantActionIds } from './views/grant-card.js';
-import type { Message } from './views/messages.js';
+import { approvalRecordedText, type Message } from './views/messages.js';
 import { callbackIds, extendModal, extendOutcomeModal, extensionDenyModal } from './views/modals.js';
 import { code, slackDate } from './views/text.js';
 
@@ -115,7 +115,7 @@ export function registerExtensionActions(app: App, deps: Deps): void {
       const text =
         result.outcome === 'extended'
           ? `:white_check_mark: You approved ${code(extensionId)}; ${code(request.id)} now ends ${slackDate(request.expiresAt as Date)}.`
-          : `:ballot_box_with_check: Your approval of ${code(extensionId)} is recorded (level ${result.level + 1}); more approvals are needed.`;
+          : approvalRecordedText(extensionId, result.level);
       await showOnCard(deps, client, extensionId, placeOf(container), log);
       await answerPrivately({ respond, client, body }, text, log);
     } catch (error) {

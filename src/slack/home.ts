@@ -13,6 +13,7 @@ import { describeState } from '../domain/lifecycle.js';
 import { blockActionSchema, slackUserIdSchema } from './payloads.js';
 import { userMessageFor } from './user-errors.js';
 import { type HomeModel, homeActionIds, homeLimits, homeView } from './views/home.js';
+import { approvalRecordedText } from './views/messages.js';
 import { code } from './views/text.js';
 
 /**
@@ -80,7 +81,7 @@ export function registerHome(app: App, deps: Deps): void {
       notice =
         result.outcome === 'approved'
           ? `:white_check_mark: You approved ${code(requestId)}; access is being granted.`
-          : `:ballot_box_with_check: Your approval of ${code(requestId)} is recorded (level ${result.level + 1}); more approvals are needed.`;
+          : approvalRecordedText(requestId, result.level);
     } catch (error) {
       notice = userMessageFor(error, log);
     }

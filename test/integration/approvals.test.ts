@@ -200,7 +200,7 @@ describe('two approval levels', () => {
     );
 
     await h.click(users.bob, actionIds.approve, id, bobMessage);
-    await h.fake.waitForResponse((r) => String(r.body.text).includes(`${id} is recorded (level 1)`));
+    await h.fake.waitForResponse((r) => String(r.body.text).includes(`\`${id}\` is recorded (first level)`));
     // Carol was asked at level 1 already; her card still has the buttons, now for level 2.
     await h.click(users.carol, actionIds.approve, id, carolMessage);
     await h.dmTo(users.alice, `${id}\`: you have`);

@@ -300,7 +300,7 @@ describe('extensions that need approval', () => {
     expect(await auditOf(id, 'approval.refused')).toHaveLength(refusals + 1);
 
     await h.click(users.bob, extensionActionIds.approve, extensionId, bobCard);
-    await clickReply(`Your approval of \`${extensionId}\` is recorded (level 1)`);
+    await clickReply(`Your approval of \`${extensionId}\` is recorded (first level)`);
     expect((await requestRow(id)).expiresAt).toEqual(before);
     const daveCard = await extensionCard(extensionId, users.dave);
     const carolCards = h.fake

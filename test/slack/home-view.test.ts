@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestState } from '../../src/domain/lifecycle.js';
-import { grantActionIds } from '../../src/slack/views/grant-card.js';
+import { grantActionIds, grantCardBlocks, requesterGrantMessage } from '../../src/slack/views/grant-card.js';
 import {
   type HomeFreeze,
   type HomeModel,
@@ -166,5 +166,49 @@ describe('homeView', () => {
     expect(text(view.blocks)).toContain('…and 35 more: `/jit pending`');
     expect(text(view.blocks)).toContain('…and 275 more');
     expect(text(view.blocks)).toContain('…and 20 more.');
+  });
+});
+
+describe('destructive buttons ask first, with the same words everywhere', () => {
+  type Element = SlackBlock & { confirm?: { title: { text: string }; text: { text: string } } };
+  const elements = (blocks: SlackBlock[]): Element[] =>
+    blocks.flatMap((block) => [
+      ...(block.type === 'actions' ? (block.elements as Element[]) : []),
+      ...(block.accessory ? [block.accessory as Element] : []),
+    ]);
+  const confirmOf = (blocks: SlackBlock[], label: string) =>
+    elements(blocks).find((e) => (e.text as { text: string }).text === label)?.confirm;
+
+  it('Release now, Withdraw and Revoke on the Home tab confirm as the cards do', () => {
+    const active = request('active');
+    const pending = request('pending');
+    const home = homeView({
+      mine: [active, pending],
+      awaiting: [],
+      admin: { grants: [active], grantCount: 1, freezes: [] },
+    }).blocks as SlackBlock[];
+    const view = {
+      ...active,
+      identity: 'alice',
+      decidedBy: null,
+      decisionRule: null,
+      approvals: [],
+      levelCount: 1,
+      grantedAt: null,
+      endedAt: null,
+      endReason: null,
+    };
+
+    expect(confirmOf(home, 'Release now')).toEqual(
+      confirmOf(requesterGrantMessage(view).blocks ?? [], 'Release now'),
+    );
+    expect(confirmOf(home, 'Revoke')).toEqual(confirmOf(grantCardBlocks(view), 'Revoke'));
+    expect(confirmOf(home, 'Withdraw')?.title.text).toBe(`Withdraw ${pending.id}?`);
+    expect(confirmOf(home, 'Withdraw')?.text.text).toContain('`prod-db-write` is cancelled');
+    // Every button in danger style, and every one that ends access, asks before it acts.
+    for (const e of elements(home)) {
+      const label = (e.text as { text: string }).text;
+      if (['Release now', 'Withdraw', 'Revoke'].includes(label)) expect(e.confirm, label).toBeDefined();
+    }
   });
 });

@@ -181,8 +181,8 @@ describe('requestCardBlocks', () => {
       { withButtons: false },
     );
     const texts = mrkdwnTexts(blocks).join('\n');
-    expect(texts).toContain('L1: 2/2 (<@U0A>, <@U0B>)');
-    expect(texts).toContain('L2: 0/1 (none yet)');
+    expect(texts).toContain('First level: 2 of 2 (<@U0A>, <@U0B>)');
+    expect(texts).toContain('Second level: 0 of 1 (none yet)');
   });
 
   it('names at most ten approvers per level and counts the rest', () => {
@@ -192,7 +192,7 @@ describe('requestCardBlocks', () => {
     });
     const texts = mrkdwnTexts(blocks).join('\n');
     expect(texts).toContain(
-      `25/25 (${approvedBy
+      `25 of 25 (${approvedBy
         .slice(0, 10)
         .map((id) => `<@${id}>`)
         .join(', ')} +15 more)`,

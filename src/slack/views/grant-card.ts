@@ -2,7 +2,16 @@ import { formatDuration } from '../../domain/duration.js';
 import { describeState, type RequestState } from '../../domain/lifecycle.js';
 import { type Message, requesterNotice } from './messages.js';
 import { reviewContext } from './request-card.js';
-import { code, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
+import {
+  code,
+  confirmations,
+  escapeText,
+  levelName,
+  mention,
+  type SlackBlock,
+  slackDate,
+  truncate,
+} from './text.js';
 
 /**
  * The two messages about a grant that carry buttons: the security channel's card (Revoke) and the
@@ -57,8 +66,6 @@ export function grantCardSummary(view: GrantView): string {
   return `Grant ${view.id}: ${view.resource} to ${mention(view.requesterId)} (${status})`;
 }
 
-const levelWords = ['first', 'second', 'third', 'fourth', 'fifth'];
-
 /** Who decided, in words: "Approved by @bob (first level), @carol (second level)". */
 export function decisionWords(view: GrantView): string {
   if (view.decisionRule) {
@@ -68,9 +75,7 @@ export function decisionWords(view: GrantView): string {
   const approvers = view.approvals
     .slice(0, 10)
     .map((a) =>
-      view.levelCount > 1
-        ? `${mention(a.approverId)} (${levelWords[a.level] ?? `level ${a.level + 1}`} level)`
-        : mention(a.approverId),
+      view.levelCount > 1 ? `${mention(a.approverId)} (${levelName(a.level)})` : mention(a.approverId),
     )
     .join(', ');
   if (view.state === 'denied') return view.decidedBy ? `Denied by ${mention(view.decidedBy)}` : 'Denied';
@@ -124,19 +129,7 @@ export function grantCardBlocks(view: GrantView): SlackBlock[] {
           text: { type: 'plain_text', text: 'Revoke' },
           style: 'danger',
           value: view.id,
-          confirm: {
-            title: { type: 'plain_text', text: `Revoke ${view.id}?` },
-            text: {
-              type: 'mrkdwn',
-              text: truncate(
-                `${mention(view.requesterId)} loses ${code(view.resource)} at once. You will be asked for a reason, which they will see.`,
-                300,
-              ),
-            },
-            confirm: { type: 'plain_text', text: 'Revoke' },
-            deny: { type: 'plain_text', text: 'Cancel' },
-            style: 'danger',
-          },
+          confirm: confirmations.revoke(view),
         },
       ],
     });
@@ -174,15 +167,7 @@ export function requesterGrantMessage(view: GrantView): Message {
             action_id: grantActionIds.release,
             text: { type: 'plain_text', text: 'Release now' },
             value: view.id,
-            confirm: {
-              title: { type: 'plain_text', text: `Release ${view.id}?` },
-              text: {
-                type: 'mrkdwn',
-                text: `Your access to ${code(view.resource)} ends now. Request it again if you need it later.`,
-              },
-              confirm: { type: 'plain_text', text: 'Release' },
-              deny: { type: 'plain_text', text: 'Keep it' },
-            },
+            confirm: confirmations.release(view),
           },
           // Opens a small form for how much longer; policy or approvers decide as for a request.
           {

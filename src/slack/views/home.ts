@@ -3,7 +3,7 @@ import { describeState } from '../../domain/lifecycle.js';
 import { grantActionIds } from './grant-card.js';
 import type { RequestLine } from './messages.js';
 import { actionIds } from './request-card.js';
-import { code, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
+import { code, confirmations, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
 
 /**
  * The App Home tab: the viewer's own pending and active requests, the approvals waiting for them,
@@ -98,9 +98,12 @@ function myRequestBlocks(r: HomeRequest): SlackBlock[] {
   ];
   const buttons =
     r.state === 'active'
-      ? [button(homeActionIds.release, 'Release now', r.id), button(grantActionIds.extend, 'Extend', r.id)]
+      ? [
+          { ...button(homeActionIds.release, 'Release now', r.id), confirm: confirmations.release(r) },
+          button(grantActionIds.extend, 'Extend', r.id),
+        ]
       : r.state === 'pending'
-        ? [button(homeActionIds.release, 'Withdraw', r.id)]
+        ? [{ ...button(homeActionIds.release, 'Withdraw', r.id), confirm: confirmations.withdraw(r) }]
         : [];
   if (buttons.length > 0) {
     blocks.push({ type: 'actions', block_id: `jit.home.mine.${r.id}.actions`, elements: buttons });
@@ -130,19 +133,7 @@ function grantBlock(r: HomeRequest): SlackBlock {
   const until = r.expiresAt ? ` until ${slackDate(r.expiresAt)}` : '';
   const revoke = {
     ...button(grantActionIds.revoke, 'Revoke', r.id, 'danger'),
-    confirm: {
-      title: { type: 'plain_text', text: `Revoke ${r.id}?` },
-      text: {
-        type: 'mrkdwn',
-        text: truncate(
-          `${mention(r.requesterId)} loses ${code(r.resource)} at once. You will be asked for a reason.`,
-          300,
-        ),
-      },
-      confirm: { type: 'plain_text', text: 'Revoke' },
-      deny: { type: 'plain_text', text: 'Cancel' },
-      style: 'danger',
-    },
+    confirm: confirmations.revoke(r),
   };
   return section(
     `${mention(r.requesterId)} has ${code(r.resource)}${until} (${code(r.id)})\n${quote(r.reason)}`,

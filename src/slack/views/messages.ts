@@ -1,7 +1,7 @@
 import { formatDuration } from '../../domain/duration.js';
 import { describeState, type RequestState } from '../../domain/lifecycle.js';
 import { describeOptOutRules } from '../../domain/opt-out.js';
-import { code, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
+import { code, escapeText, levelName, mention, type SlackBlock, slackDate, truncate } from './text.js';
 
 /** A message as `respond()`, `chat.postMessage` and `chat.postEphemeral` take it. */
 export interface Message {
@@ -186,4 +186,9 @@ export function approvalReminder(r: ReminderView): Message {
       `it times out ${slackDate(r.timesOutAt)}.`,
   );
   return { ...message, text: `Reminder: ${r.id} is waiting for your approval` };
+}
+
+/** The answer to an approval that did not complete the last level (a request or an extension). */
+export function approvalRecordedText(id: string, level: number): string {
+  return `:ballot_box_with_check: Your approval of ${code(id)} is recorded (${levelName(level)}); more approvals are needed.`;
 }

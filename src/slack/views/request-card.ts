@@ -1,7 +1,7 @@
 import { formatDuration } from '../../domain/duration.js';
 import { describeState, type RequestState } from '../../domain/lifecycle.js';
 import { describeOptOutRules } from '../../domain/opt-out.js';
-import { code, escapeText, mention, type SlackBlock, slackDate, truncate } from './text.js';
+import { code, escapeText, levelName, mention, type SlackBlock, slackDate, truncate } from './text.js';
 
 /** What a request message shows; built by the notifier from the database row and the policy. */
 export interface RequestView {
@@ -139,8 +139,9 @@ function approvalLine(view: RequestView): string {
       const shown = level.approvedBy.slice(0, maxNamedApprovers).map(mention);
       const more = level.approvedBy.length - shown.length;
       const who = `${shown.join(', ')}${more > 0 ? ` +${more} more` : ''}` || 'none yet';
-      const prefix = view.levels.length > 1 ? `L${i + 1}: ` : '';
-      return `${prefix}${level.approvedBy.length}/${level.count} (${who})`;
+      const name = levelName(i);
+      const prefix = view.levels.length > 1 ? `${name.charAt(0).toUpperCase()}${name.slice(1)}: ` : '';
+      return `${prefix}${level.approvedBy.length} of ${level.count} (${who})`;
     })
     .join('\n');
 }

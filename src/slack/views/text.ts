@@ -36,3 +36,56 @@ export interface SlackBlock {
   block_id?: string;
   [key: string]: unknown;
 }
+
+const ordinals = ['first', 'second', 'third', 'fourth', 'fifth'];
+
+/** An approval level in words, from its index: 0 → "first level". */
+export function levelName(index: number): string {
+  return `${ordinals[index] ?? `level ${index + 1}`}${index < ordinals.length ? ' level' : ''}`;
+}
+
+/**
+ * The confirmation dialog of a button that takes access away (Revoke, Release now, Withdraw):
+ * every such button asks first, with the same wording, wherever it is shown (card, DM, Home).
+ */
+export function confirmDialog(options: {
+  title: string;
+  text: string;
+  confirm: string;
+  deny: string;
+  danger?: boolean;
+}): Record<string, unknown> {
+  return {
+    title: { type: 'plain_text', text: truncate(options.title, 100) },
+    text: { type: 'mrkdwn', text: truncate(options.text, 300) },
+    confirm: { type: 'plain_text', text: options.confirm },
+    deny: { type: 'plain_text', text: options.deny },
+    ...(options.danger ? { style: 'danger' } : {}),
+  };
+}
+
+/** The confirmations, one per destructive button, so a card and the Home tab say the same. */
+export const confirmations = {
+  revoke: (r: { id: string; requesterId: string; resource: string }) =>
+    confirmDialog({
+      title: `Revoke ${r.id}?`,
+      text: `${mention(r.requesterId)} loses ${code(r.resource)} at once. You will be asked for a reason, which they will see.`,
+      confirm: 'Revoke',
+      deny: 'Cancel',
+      danger: true,
+    }),
+  release: (r: { id: string; resource: string }) =>
+    confirmDialog({
+      title: `Release ${r.id}?`,
+      text: `Your access to ${code(r.resource)} ends now. Request it again if you need it later.`,
+      confirm: 'Release',
+      deny: 'Keep it',
+    }),
+  withdraw: (r: { id: string; resource: string }) =>
+    confirmDialog({
+      title: `Withdraw ${r.id}?`,
+      text: `Your request for ${code(r.resource)} is cancelled and its approvers are told. Request it again if you need it later.`,
+      confirm: 'Withdraw',
+      deny: 'Keep it',
+    }),
+};
