@@ -6,7 +6,7 @@ import { actionIds } from '../../src/slack/views/request-card.js';
 import { loseQueueData } from '../support/bot-queues.js';
 import { withAdminClient } from '../support/db.js';
 import { grantedRequest } from '../support/granted-request.js';
-import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
+import { type Harness, startHarness, users } from '../support/harness.js';
 
 let h: Harness;
 beforeAll(async () => {
