@@ -5,6 +5,7 @@ import { currentLevel } from '../domain/policy.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor } from './approvers.js';
 import type { Deps } from './deps.js';
+import { followUps } from './follow-ups.js';
 import type { RequestWithApprovals } from './queries.js';
 import { applyTransition, lockRequest } from './transition.js';
 
@@ -79,9 +80,7 @@ export async function timeOutRequest(deps: Deps, requestId: string): Promise<Dea
 
   const { request, auditId } = result;
   deps.logger.info({ requestId, resource: request.resource }, 'request timed out waiting for approval');
-  await afterCommit(deps, requestId, [
-    () => deps.jobs.notify(request, ['refresh', 'tell-requester'], [auditId]),
-  ]);
+  await afterCommit(deps, requestId, [() => deps.jobs.notify(request, followUps(request.state), [auditId])]);
   return { outcome: 'timed-out' };
 }
 

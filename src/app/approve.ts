@@ -7,6 +7,7 @@ import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, resourcePolicy } from './approvers.js';
 import type { Deps } from './deps.js';
 import { Conflict, NotAllowed, NotFound, sentence } from './errors.js';
+import { followUps } from './follow-ups.js';
 import { freezesCovering } from './freeze.js';
 import { snapshotOf } from './grant-snapshot.js';
 import { checkApproverAccount, identityOn } from './identity.js';
@@ -105,7 +106,7 @@ export async function approveRequest(
     () =>
       deps.jobs.notify(
         request,
-        nextLevelWaiting ? ['refresh', 'ask-approvers'] : ['refresh'],
+        followUps(request.state, { approversWaiting: nextLevelWaiting }),
         result.auditIds,
       ),
   ]);

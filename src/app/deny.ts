@@ -4,6 +4,7 @@ import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, resourcePolicy } from './approvers.js';
 import type { Deps } from './deps.js';
 import { checked, NotAllowed, NotFound, sentence } from './errors.js';
+import { followUps } from './follow-ups.js';
 import { applyTransition, lockRequest } from './transition.js';
 
 /** An approver of any level denies a pending request, with a reason the requester is shown. */
@@ -45,8 +46,6 @@ export async function recordDenial(deps: Deps, requestId: string, denial: Denial
       details: { reason: denial.reason, ...(denial.rule ? { rule: denial.rule } : {}) },
     });
   });
-  await afterCommit(deps, request.id, [
-    () => deps.jobs.notify(request, ['refresh', 'tell-requester'], [auditId]),
-  ]);
+  await afterCommit(deps, request.id, [() => deps.jobs.notify(request, followUps(request.state), [auditId])]);
   return request;
 }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Policy } from '../config/policy.js';
 import type { RequestState } from '../domain/lifecycle.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
-import type { Provider } from '../providers/provider.js';
+import type { Provider } from './provider.js';
 
 /** What the use cases need from the outside world; `main.ts` builds it, tests build their own. */
 export interface Deps {

@@ -1,13 +1,13 @@
 import { appendAuditEvent } from '../audit/chain.js';
 import { mayHoldAccess } from '../domain/lifecycle.js';
 import type { AccessRequest } from '../generated/prisma/client.js';
-import type { GrantTarget, Provider } from '../providers/provider.js';
 import { afterCommit } from './after-commit.js';
 import type { Deps } from './deps.js';
 import { ProviderUnavailable } from './errors.js';
 import { freezesCovering } from './freeze.js';
 import { recordPrepared, snapshotOf } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
+import type { GrantTarget, Provider } from './provider.js';
 import { lockRequest } from './transition.js';
 
 /**

@@ -2,13 +2,14 @@ import pLimit from 'p-limit';
 import { appendAuditEvents } from '../audit/chain.js';
 import { auditActionFor, mayHoldAccess, transition } from '../domain/lifecycle.js';
 import type { AccessRequest } from '../generated/prisma/client.js';
-import type { GrantTarget, Provider } from '../providers/provider.js';
 import { isSystemActor } from './admins.js';
 import { afterCommit } from './after-commit.js';
 import { isAdmin } from './approvers.js';
 import type { Deps } from './deps.js';
 import { Conflict, NotAllowed, NotFound, ProviderUnavailable } from './errors.js';
+import { followUps } from './follow-ups.js';
 import { grantTargetFor } from './grant-target.js';
+import type { GrantTarget, Provider } from './provider.js';
 import { applyTransition, lockRequest, StaleVersion } from './transition.js';
 
 export type EndEvent = 'expire' | 'release' | 'revoke';
@@ -74,9 +75,7 @@ async function recordEnd(deps: Deps, seen: AccessRequest, input: EndGrantInput):
   if (input.event === 'expire' && seen.expiresAt) {
     deps.metrics.expiryLateness((deps.clock.now().getTime() - seen.expiresAt.getTime()) / 1000);
   }
-  await afterCommit(deps, request.id, [
-    () => deps.jobs.notify(request, ['refresh', 'tell-requester'], [auditId]),
-  ]);
+  await afterCommit(deps, request.id, [() => deps.jobs.notify(request, followUps(request.state), [auditId])]);
   return request;
 }
 
@@ -119,7 +118,9 @@ export async function releaseRequest(deps: Deps, requestId: string, actorId: str
       data: { endedAt: deps.clock.now() },
     }),
   );
-  await afterCommit(deps, requestId, [() => deps.jobs.notify(request, ['refresh'], [auditId])]);
+  await afterCommit(deps, requestId, [
+    () => deps.jobs.notify(request, followUps(request.state, { requesterAnswered: true }), [auditId]),
+  ]);
   return request;
 }
 
@@ -375,7 +376,7 @@ async function recordEnds(
   await afterCommit(deps, '-', [
     () => deps.jobs.postAudit(auditIds),
     () => deps.jobs.postAudit(summaryIds, { urgent: true }),
-    () => deps.jobs.notifyMany(ended, ['refresh', 'tell-requester']),
+    () => deps.jobs.notifyMany(ended, followUps(endState)),
   ]);
   return { ended, stale };
 }

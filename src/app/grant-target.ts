@@ -1,8 +1,8 @@
 import type { AccessRequest } from '../generated/prisma/client.js';
-import type { GrantTarget, Provider } from '../providers/provider.js';
 import type { Deps } from './deps.js';
 import { ProviderUnavailable } from './errors.js';
 import { type GrantSnapshot, snapshotOf } from './grant-snapshot.js';
+import type { GrantTarget, Provider } from './provider.js';
 
 /**
  * The provider that holds a request's access, and what to ask it for: from the grant snapshot

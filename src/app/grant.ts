@@ -4,6 +4,7 @@ import { afterCommit } from './after-commit.js';
 import type { Deps } from './deps.js';
 import { endGrant } from './end-grant.js';
 import { InvalidInput } from './errors.js';
+import { followUps } from './follow-ups.js';
 import { freezesCovering, frozenReason } from './freeze.js';
 import { policyChange, recordPrepared } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
@@ -78,7 +79,7 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
     log.info({ expiresAt }, 'access granted');
     await afterCommit(deps, requestId, [
       () => deps.jobs.expireAt(requestId, expiresAt),
-      () => deps.jobs.notify(active, ['refresh', 'tell-requester'], [auditId]),
+      () => deps.jobs.notify(active, followUps(active.state), [auditId]),
     ]);
     return 'granted';
   } catch (error) {
@@ -134,7 +135,7 @@ export async function failGrant(deps: Deps, requestId: string, why: string): Pro
   deps.logger.warn({ requestId, why }, 'grant failed');
   await afterCommit(deps, requestId, [
     ...(result.request.cleanupNeeded ? [() => deps.jobs.cleanupRevoke(requestId)] : []),
-    () => deps.jobs.notify(result.request, ['refresh', 'tell-requester'], [result.auditId]),
+    () => deps.jobs.notify(result.request, followUps(result.request.state), [result.auditId]),
   ]);
   return result.request;
 }

@@ -15,6 +15,7 @@ import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, knownResource } from './approvers.js';
 import type { Deps, SlackUser } from './deps.js';
 import { checked, InvalidInput, NotAllowed, ProviderUnavailable, UnknownIdentity } from './errors.js';
+import { followUps } from './follow-ups.js';
 import { freezesCovering } from './freeze.js';
 import { type GrantSnapshot, snapshotFromPolicy } from './grant-snapshot.js';
 import { auditIdentityRefusal, requesterIdentity } from './identity.js';
@@ -94,20 +95,22 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
   const log = deps.logger.child({ requestId: request.id, resource: request.resource });
   if (request.state === 'denied') {
     log.warn({ rule: request.decisionRule }, 'request denied by policy');
-    await afterCommit(deps, request.id, [() => deps.jobs.notify(request, ['refresh'], auditIds)]);
+    await afterCommit(deps, request.id, [
+      () => deps.jobs.notify(request, followUps(request.state, { requesterAnswered: true }), auditIds),
+    ]);
     return request;
   }
   if (request.state === 'approved') {
     log.info({ rule: request.decisionRule }, 'request approved by policy');
     await afterCommit(deps, request.id, [
       () => deps.jobs.grant(request.id),
-      () => deps.jobs.notify(request, ['refresh'], auditIds),
+      () => deps.jobs.notify(request, followUps(request.state, { requesterAnswered: true }), auditIds),
     ]);
     return request;
   }
   log.info({ reviewRule: request.reviewRule }, 'request created');
   await afterCommit(deps, request.id, [
-    () => deps.jobs.notify(request, ['ask-approvers', 'refresh'], auditIds),
+    () => deps.jobs.notify(request, followUps(request.state, { approversWaiting: true }), auditIds),
     () => deps.jobs.approvalDeadlines(request),
   ]);
   return request;

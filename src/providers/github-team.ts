@@ -1,8 +1,8 @@
 import { Octokit } from '@octokit/rest';
 import { z } from 'zod';
 import { InvalidInput, ProviderUnavailable } from '../app/errors.js';
+import type { GrantTarget, Provider } from '../app/provider.js';
 import { httpUrlSchema } from './http-url.js';
-import type { GrantTarget, Provider } from './provider.js';
 
 /**
  * Access as membership of a GitHub team, through the REST API: granting adds (or updates) the

@@ -1,7 +1,7 @@
 import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { z } from 'zod';
 import { AppError, InvalidInput, ProviderUnavailable, UnknownIdentity } from '../app/errors.js';
-import type { GrantTarget, Provider } from './provider.js';
+import type { GrantTarget, Provider } from '../app/provider.js';
 
 /**
  * Grants a PostgreSQL role to the requester's database login and takes it back on expiry.

@@ -1,5 +1,6 @@
 import type { WebClientOptions } from '@slack/web-api';
 import { z } from 'zod';
+import type { Provider } from '../app/provider.js';
 import { identityPolicySchema } from '../config/identity-schema.js';
 import {
   createGithubTeamProvider,
@@ -7,7 +8,6 @@ import {
   githubTeamProviderConfigSchema,
 } from './github-team.js';
 import { createPostgresProvider, postgresGrantSchema, postgresProviderConfigSchema } from './postgres.js';
-import type { Provider } from './provider.js';
 import {
   createSlackUsergroupProvider,
   slackUsergroupGrantSchema,

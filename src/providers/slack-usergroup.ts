@@ -1,7 +1,7 @@
 import { ErrorCode, LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
 import { z } from 'zod';
 import { InvalidInput, ProviderUnavailable } from '../app/errors.js';
-import type { GrantTarget, Provider } from './provider.js';
+import type { GrantTarget, Provider } from '../app/provider.js';
 
 /**
  * Access as membership of a Slack user group: the requester is added to the group for the

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { InvalidInput, ProviderUnavailable } from '../app/errors.js';
+import type { GrantTarget, Provider } from '../app/provider.js';
 import { jitSignatureHex } from '../http/hooks/signature.js';
 import { httpUrlSchema } from './http-url.js';
-import type { GrantTarget, Provider } from './provider.js';
 
 /**
  * Hands grants to an outside system (a ticketing tool, an in-house access service) as signed

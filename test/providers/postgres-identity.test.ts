@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../src/app/errors.js';
 import { createPostgresProvider, postgresProviderConfigSchema } from '../../src/providers/postgres.js';
-import type { GrantTarget, Provider } from '../../src/providers/provider.js';
+import type { GrantTarget, Provider } from '../../src/app/provider.js';
 
 /**
  * Logins the grant could not be taken back from, or should never go to, on the local PostgreSQL:

@@ -7,7 +7,7 @@ import {
   postgresGrantSchema,
   postgresProviderConfigSchema,
 } from '../../src/providers/postgres.js';
-import type { GrantTarget, Provider } from '../../src/providers/provider.js';
+import type { GrantTarget, Provider } from '../../src/app/provider.js';
 import { closedPort } from '../support/ports.js';
 
 // Integration test against the local PostgreSQL from scripts/services.sh. Roles are cluster-wide,

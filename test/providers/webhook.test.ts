@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInput, ProviderUnavailable } from '../../src/app/errors.js';
-import type { GrantTarget, Provider } from '../../src/providers/provider.js';
+import type { GrantTarget, Provider } from '../../src/app/provider.js';
 import { createWebhookProvider, webhookProviderConfigSchema } from '../../src/providers/webhook.js';
 import { type FakeWebhookReceiver, startFakeWebhookReceiver } from '../support/fake-webhook.js';
 

@@ -1,10 +1,10 @@
 import type { WebClient } from '@slack/web-api';
 import { type Job, Worker } from 'bullmq';
 import type { Deps } from '../app/deps.js';
+import { shownByCard, urgentAuditActions } from '../audit/urgency.js';
 import type { AuditJob } from '../jobs/queues.js';
 import { startWorker, type WorkerSettings } from '../jobs/workers.js';
-import { auditEventMessage } from '../slack/views/audit.js';
-import { shownByCard, urgentAuditActions } from './urgency.js';
+import { auditEventMessage } from './views/audit.js';
 
 /**
  * Posts audit events to the security channel. The row is the truth and `postedAt` records
