@@ -1,4 +1,4 @@
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import { z } from 'zod';
 import { InvalidInput, ProviderUnavailable } from '../app/errors.js';
 import type { GrantTarget, Provider } from '../app/provider.js';
@@ -68,12 +68,20 @@ export function createGithubTeamProvider(
   config: Pick<GithubTeamProviderConfig, 'token' | 'org' | 'baseUrl' | 'timeoutMs'>,
 ): Provider {
   const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const octokit = new Octokit({
-    auth: config.token,
-    baseUrl: (config.baseUrl ?? 'https://api.github.com').replace(/\/+$/, ''),
-    userAgent: 'jit-bot',
-    log: quiet,
-  });
+  // Loaded on first use: a bot with no GitHub resource never pays for Octokit's memory.
+  let client: Promise<Octokit> | undefined;
+  const gh = async () => {
+    client ??= import('@octokit/rest').then(
+      ({ Octokit }) =>
+        new Octokit({
+          auth: config.token,
+          baseUrl: (config.baseUrl ?? 'https://api.github.com').replace(/\/+$/, ''),
+          userAgent: 'jit-bot',
+          log: quiet,
+        }),
+    );
+    return (await client).rest;
+  };
   const { org } = config;
   const request = () => ({ signal: AbortSignal.timeout(timeoutMs) });
 
@@ -81,7 +89,7 @@ export function createGithubTeamProvider(
   async function membershipOf(team: string, username: string) {
     const found = await github(`read the membership of ${username} in ${org}/${team}`, async () => {
       try {
-        const { data } = await octokit.rest.teams.getMembershipForUserInOrg({
+        const { data } = await (await gh()).teams.getMembershipForUserInOrg({
           org,
           team_slug: team,
           username,
@@ -106,7 +114,7 @@ export function createGithubTeamProvider(
   async function orgMembershipOf(team: string, username: string) {
     const found = await github(`read the membership of ${username} in ${org}`, async () => {
       try {
-        const { data } = await octokit.rest.orgs.getMembershipForUser({ org, username, request: request() });
+        const { data } = await (await gh()).orgs.getMembershipForUser({ org, username, request: request() });
         return data;
       } catch (error) {
         if (statusOf(error) !== 404) throw error;
@@ -137,7 +145,7 @@ export function createGithubTeamProvider(
   async function removeFromOrg(username: string): Promise<void> {
     await github(`remove ${username} from ${org}`, async () => {
       try {
-        await octokit.rest.orgs.removeMembershipForUser({ org, username, request: request() });
+        await (await gh()).orgs.removeMembershipForUser({ org, username, request: request() });
       } catch (error) {
         if (statusOf(error) !== 404) throw error;
       }
@@ -146,8 +154,8 @@ export function createGithubTeamProvider(
 
   /** Turns a 404 on a membership into "not a member" only when the team can be seen at all. */
   async function expectTeamVisible(team: string): Promise<void> {
-    await github(`find team ${org}/${team}`, () =>
-      octokit.rest.teams.getByName({ org, team_slug: team, request: request() }),
+    await github(`find team ${org}/${team}`, async () =>
+      (await gh()).teams.getByName({ org, team_slug: team, request: request() }),
     );
   }
 
@@ -178,8 +186,8 @@ export function createGithubTeamProvider(
           `${username} is no longer in ${org} since the grant was prepared; retry`,
         );
       }
-      await github(`add ${username} to ${org}/${team}`, () =>
-        octokit.rest.teams.addOrUpdateMembershipForUserInOrg({
+      await github(`add ${username} to ${org}/${team}`, async () =>
+        (await gh()).teams.addOrUpdateMembershipForUserInOrg({
           org,
           team_slug: team,
           username,
@@ -196,7 +204,7 @@ export function createGithubTeamProvider(
       if (createsOrgMembership(target)) await removeFromOrg(username);
       const removed = await github(`remove ${username} from ${org}/${team}`, async () => {
         try {
-          await octokit.rest.teams.removeMembershipForUserInOrg({
+          await (await gh()).teams.removeMembershipForUserInOrg({
             org,
             team_slug: team,
             username,
