@@ -7,7 +7,7 @@ import { findRequest, findRequestWithMessages, type RequestWithApprovals } from 
 import { cardActions } from '../audit/urgency.js';
 import { isFinal, type RequestState } from '../domain/lifecycle.js';
 import { currentLevel } from '../domain/policy.js';
-import type { AccessRequest, SlackMessage } from '../generated/prisma/client.js';
+import { type AccessRequest, Prisma, type SlackMessage } from '../generated/prisma/client.js';
 import type { NotifyJob } from '../jobs/queues.js';
 import {
   type GrantView,
@@ -217,26 +217,32 @@ export function createNotifier(deps: Deps, client: WebClient) {
   }
 
   /**
-   * The transition's audit events: the steps the card shows count as posted once the card shows
-   * them (every such step of the request so far, so a follow-up that was overtaken leaves nothing
-   * behind); any others go to the audit poster, which threads them under the card.
+   * The transition's audit events. The steps the card shows count as posted once it shows them:
+   * every such step of the request so far when this job brought the card up to date, or, when it
+   * was overtaken by a later change, its own steps, which the card shows once the later change's
+   * follow-up has run (that change's own event stays unposted until then, and the sweep brings
+   * it back if the follow-up is lost, so the card is sure to catch up). Any other event goes to
+   * the audit poster, which threads it under the card. One statement either way.
    */
   async function settleAudit(
     requestId: string,
     auditIds: readonly bigint[],
     cardShown: boolean,
   ): Promise<void> {
-    const marked = new Set<bigint>();
-    if (cardShown) {
-      const rows = await deps.db.$queryRaw<{ id: bigint }[]>`
-        UPDATE "audit_events" SET "postedAt" = ${deps.clock.now()}
-        WHERE "requestId" = ${requestId} AND "postedAt" IS NULL AND "action" = ANY(${cardActions})
-        RETURNING "id"`;
-      for (const row of rows) marked.add(row.id);
-    }
-    // Overtaken, the rest go to the poster too: the later follow-up has usually marked the
-    // card's steps by the time it runs (then it skips them), and it posts anything else.
-    await deps.jobs.postAudit(auditIds.filter((id) => !marked.has(id)));
+    if (!cardShown && auditIds.length === 0) return;
+    const now = deps.clock.now();
+    const scope = cardShown
+      ? Prisma.sql`"requestId" = ${requestId}`
+      : Prisma.sql`"id" = ANY(${auditIds as bigint[]}::bigint[])`;
+    const rest = await deps.db.$queryRaw<{ id: bigint }[]>`
+      WITH "marked" AS (
+        UPDATE "audit_events" SET "postedAt" = ${now}
+        WHERE ${scope} AND "postedAt" IS NULL AND "action" = ANY(${cardActions as string[]}::text[])
+        RETURNING "id")
+      SELECT "id" FROM "audit_events"
+      WHERE "id" = ANY(${auditIds as bigint[]}::bigint[]) AND "postedAt" IS NULL
+        AND "id" NOT IN (SELECT "id" FROM "marked")`;
+    await deps.jobs.postAudit(rest.map((row) => row.id));
   }
 
   return {
