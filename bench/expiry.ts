@@ -5,6 +5,7 @@ import pLimit from 'p-limit';
 import { jobIds, queueNames } from '../src/jobs/queues.js';
 import { type BenchWorld, createWorld } from './bot.js';
 import { seedActiveGrants } from './grants.js';
+import { describeWindow, pct, watchPostgres } from './pg-watch.js';
 import { countMemberships, dropRedisPrefix, redisUrl, uniqueName } from './services.js';
 import { type BenchResult, envInt, percentile, ratio } from './stats.js';
 
@@ -22,6 +23,46 @@ const ROLES = 10;
  * due time.
  */
 export async function expiryBench(): Promise<BenchResult> {
+  const runs = envInt('BENCH_EXPIRY_RUNS', 5);
+  const results: RunResult[] = [];
+  for (let run = 1; run <= runs; run++) results.push(await expiryRun());
+  const meets = (r: RunResult) => r.p99 < 250 && ratio(r.p99, r.base99) <= 1.5;
+  return {
+    name: 'expiry',
+    baseline: 'raw BullMQ delayed jobs, same due times, no-op processor, measured in each run',
+    rows: results.flatMap((r, i) => {
+      const run = runs > 1 ? `run ${i + 1}: ` : '';
+      return [
+        { metric: `${run}lateness p50`, ours: r.p50, baseline: r.base50, unit: 'ms' },
+        {
+          metric: `${run}lateness p99`,
+          ours: r.p99,
+          baseline: r.base99,
+          unit: 'ms',
+          goal: '< 250 ms, ≤ 1.5×',
+          met: meets(r),
+        },
+        { metric: `${run}lateness max`, ours: r.max, baseline: r.baseMax, unit: 'ms' },
+      ];
+    }),
+    notes: [
+      `${results.filter(meets).length} of ${runs} consecutive runs met the goal`,
+      ...results.flatMap((r, i) => r.notes.map((note) => (runs > 1 ? `run ${i + 1}: ${note}` : note))),
+    ],
+  };
+}
+
+interface RunResult {
+  p50: number;
+  p99: number;
+  max: number;
+  base50: number;
+  base99: number;
+  baseMax: number;
+  notes: string[];
+}
+
+async function expiryRun(): Promise<RunResult> {
   const total = envInt('BENCH_EXPIRY_N', 10_000);
   const windowMs = envInt('BENCH_EXPIRY_WINDOW_MS', 60_000);
   const leadMs = 10_000;
@@ -48,12 +89,14 @@ export async function expiryBench(): Promise<BenchResult> {
     if (Date.now() > start) throw new Error('seeding took longer than the lead time; lower BENCH_EXPIRY_N');
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
+    const watch = await watchPostgres(100);
 
     await waitUntil(
       async () => (await world.db.prisma.accessRequest.count({ where: { state: 'expired' } })) >= total,
       start + windowMs + 10 * 60_000,
     );
     loopDelay.disable();
+    const pgReport = await watch.stop();
     await events.close();
     const followUps = await followUpsWaiting(world);
     const rows = await world.db.prisma.accessRequest.findMany({
@@ -64,25 +107,14 @@ export async function expiryBench(): Promise<BenchResult> {
     const lateness = rows.map((r) => (r.endedAt as Date).getTime() - (r.expiresAt as Date).getTime());
     const bySlice = latenessBySlice(rows, start, windowMs);
     const left = await countMemberships(world.roles.roles, world.roles.logins);
-    const p50 = percentile(lateness, 50);
-    const p99 = percentile(lateness, 99);
-    const base50 = percentile(baseline, 50);
-    const base99 = percentile(baseline, 99);
+    const worst = worstSecond(rows);
     return {
-      name: 'expiry',
-      baseline: 'raw BullMQ delayed jobs, same due times, no-op processor',
-      rows: [
-        { metric: 'lateness p50', ours: p50, baseline: base50, unit: 'ms' },
-        {
-          metric: 'lateness p99',
-          ours: p99,
-          baseline: base99,
-          unit: 'ms',
-          goal: '< 1 s, ≤ 2×',
-          met: p99 < 1_000 && ratio(p99, base99) <= 2,
-        },
-        { metric: 'lateness max', ours: Math.max(...lateness), baseline: Math.max(...baseline), unit: 'ms' },
-      ],
+      p50: percentile(lateness, 50),
+      p99: percentile(lateness, 99),
+      max: Math.max(...lateness),
+      base50: percentile(baseline, 50),
+      base99: percentile(baseline, 99),
+      baseMax: Math.max(...baseline),
       notes: [
         `${total} grants due within ${windowMs / 1000} s (${((total / windowMs) * 1000).toFixed(0)}/s), ${ROLES} roles × ${Math.ceil(total / ROLES)} logins`,
         `expired: ${rows.length} of ${total}; memberships left on PostgreSQL: ${left}`,
@@ -90,6 +122,13 @@ export async function expiryBench(): Promise<BenchResult> {
         `lateness p99 split: due → a worker took the job ${split.fetch} ms, job taken → end recorded ${split.record} ms (jobs seen: ${split.seen} of ${rows.length})`,
         `the bot's event loop delay while expiring: p50 ${ms(loopDelay.percentile(50))}, p99 ${ms(loopDelay.percentile(99))}`,
         `follow-up jobs (DMs, card updates, audit posts) still waiting when the last grant had expired: ${followUps}`,
+        `PostgreSQL while expiring, busy backends by wait: ${pgReport.overall
+          .slice(0, 5)
+          .map(([wait, share]) => `${wait} ${pct(share)}`)
+          .join(
+            ', ',
+          )}; checkpoints: ${pgReport.checkpointsAt.length}; autovacuum seen in ${pgReport.samples.filter((x) => x.autovacuum.length > 0).length} of ${pgReport.samples.length} samples`,
+        `worst second of due times (+${((worst.from - start) / 1000).toFixed(0)} s, p99 ${worst.p99} ms): ${describeWindow(pgReport, worst.from, worst.from + 1_000 + worst.p99)}`,
       ],
     };
   } finally {
@@ -168,6 +207,25 @@ function latenessBySlice(
     slices[slice]?.push((row.endedAt as Date).getTime() - due);
   }
   return slices.map((samples) => percentile(samples, 99));
+}
+
+/** The second of due times whose grants were latest (p99), to look at what happened then. */
+function worstSecond(rows: Array<{ expiresAt: Date | null; endedAt: Date | null }>): {
+  from: number;
+  p99: number;
+} {
+  const bySecond = new Map<number, number[]>();
+  for (const row of rows) {
+    const due = (row.expiresAt as Date).getTime();
+    const second = Math.floor(due / 1000) * 1000;
+    bySecond.set(second, [...(bySecond.get(second) ?? []), (row.endedAt as Date).getTime() - due]);
+  }
+  let worst = { from: 0, p99: -1 };
+  for (const [from, samples] of bySecond) {
+    const p99 = percentile(samples, 99);
+    if (p99 > worst.p99) worst = { from, p99 };
+  }
+  return worst;
 }
 
 function ms(nanoseconds: number): string {
