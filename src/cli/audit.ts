@@ -69,9 +69,14 @@ function lastLine(error: unknown): string {
  */
 function auditCommand(
   verb: string,
+  help: string,
   body: (args: string[], io: CliIo, db: () => PrismaClient) => Promise<number>,
 ): CliCommand {
   return async (args, io) => {
+    if (args.includes('--help') || args.includes('-h')) {
+      io.out(help);
+      return 0;
+    }
     let db: PrismaClient | undefined;
     try {
       return await body(args, io, () => {
@@ -87,14 +92,31 @@ function auditCommand(
   };
 }
 
-const verify = auditCommand('verify', async (args, io, db) => {
+const verifyHelp = [
+  'usage: jit audit verify',
+  '',
+  'Reads the audit chain from DATABASE_URL in id order and names the first event that was edited',
+  'or no longer links to the one before it. Exit 0 intact (prints the count, newest id and hash),',
+  '1 broken, 2 could not run.',
+].join('\n');
+
+const exportHelp = [
+  'usage: jit audit export [--since 2026-11-01] [--user U0123ABCD] [--format jsonl|csv]',
+  '',
+  'Writes the audit events from DATABASE_URL to stdout, oldest first.',
+  '  --since <date>    from this ISO date or date-time on (UTC when it has no offset)',
+  '  --user <id>       events by this user or actor, and events about their requests',
+  '  --format <f>      jsonl (default) or csv',
+].join('\n');
+
+const verify = auditCommand('verify', verifyHelp, async (args, io, db) => {
   parseOptions(args, {});
   const result = await verifyAuditChain(db());
   io.out(describeVerification(result));
   return result.ok ? 0 : 1;
 });
 
-const exportEvents = auditCommand('export', async (args, io, db) => {
+const exportEvents = auditCommand('export', exportHelp, async (args, io, db) => {
   const values = parseOptions(args, {
     since: { type: 'string' },
     user: { type: 'string' },

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { auditCommands } from './audit.js';
 import { type CliCommand, type CliIo, processIo } from './io.js';
@@ -12,21 +13,80 @@ const groups: Record<string, Record<string, CliCommand>> = {
   audit: auditCommands,
 };
 
+/** One line per verb, for `jit --help` and `jit <group> --help`. */
+const verbs: Record<string, Record<string, string>> = {
+  policy: {
+    check: 'decide a request with the policy engine, offline (--help for the options)',
+    validate: 'check a policy file: every problem by key path, exit 1 if any',
+  },
+  audit: {
+    verify: 'check the audit chain in the database: exit 0 intact, 1 broken, 2 could not run',
+    export: 'write the audit events as JSON lines or CSV (--since, --user, --format)',
+  },
+};
+
 const usage = [
-  'usage: jit <command> [options]',
-  '  jit policy check --user U123 --resource <name> --duration 2h [--at 2026-11-28T23:00] [--groups S1,S2] [--guest]',
-  '  jit policy validate [file]',
-  '  jit audit verify',
-  '  jit audit export [--since 2026-11-01] [--user U123] [--format jsonl|csv]',
+  'usage: jit <group> <command> [options]',
+  ...Object.entries(verbs).flatMap(([group, list]) =>
+    Object.entries(list).map(([verb, line]) => `  jit ${group} ${verb}`.padEnd(24) + line),
+  ),
+  '',
+  '  jit --version           print the version',
+  '  jit <group> --help, jit <group> <command> --help',
 ].join('\n');
 
+function groupUsage(group: string): string {
+  return [
+    `usage: jit ${group} <command> [options]`,
+    ...Object.entries(verbs[group] ?? {}).map(([verb, line]) => `  ${verb}`.padEnd(12) + line),
+  ].join('\n');
+}
+
+const isHelp = (word: string | undefined) => word === '--help' || word === '-h' || word === 'help';
+
+/** The version in package.json, found from this file in a checkout and in the image alike. */
+async function version(): Promise<string> {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const text = await readFile(new URL(up, import.meta.url), 'utf8');
+      const parsed = JSON.parse(text) as { name?: string; version?: string };
+      if (parsed.name === 'jit-bot' && parsed.version) return parsed.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
+
+/**
+ * Runs one command. Results go to stdout, every problem to stderr; help asked for goes to stdout
+ * with exit 0, a usage mistake to stderr with exit 2.
+ */
 export async function runCli(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const [group = '', verb = '', ...args] = argv;
-  const command = groups[group]?.[verb];
+  if (group === '' || isHelp(group)) {
+    io.out(usage);
+    return 0;
+  }
+  if (group === '--version' || group === '-V' || group === 'version') {
+    io.out(`jit ${await version()}`);
+    return 0;
+  }
+  const commands = groups[group];
+  if (!commands) {
+    io.err(`jit: unknown command "${group}"`);
+    io.err(usage);
+    return 2;
+  }
+  if (isHelp(verb)) {
+    io.out(groupUsage(group));
+    return 0;
+  }
+  const command = commands[verb];
   if (!command) {
-    const help = group === '' || group === 'help' || group === '--help' || group === '-h';
-    (help ? io.out : io.err)(usage);
-    return help ? 0 : 2;
+    io.err(verb === '' ? `jit ${group}: a command is required` : `jit ${group}: unknown command "${verb}"`);
+    io.err(groupUsage(group));
+    return 2;
   }
   try {
     return await command(args, io);

@@ -122,7 +122,8 @@ const validate: CliCommand = async (args, io) => {
   const file = await readPolicyFile(path, io);
   for (const note of unsetNotes(file.unset)) io.err(note);
   if (!file.ok) {
-    for (const problem of file.problems) io.out(problem);
+    // Problems go to stderr, as every command's do; stdout carries only results.
+    for (const problem of file.problems) io.err(problem);
     io.err(`${path}: ${file.problems.length} problem(s)`);
     return exit.badPolicy;
   }

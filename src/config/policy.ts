@@ -157,11 +157,15 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: PathKe
     .join('; ');
 }
 
-/** A bad record key (a resource or provider name) says why, not only "Invalid key in record". */
+/**
+ * A bad record key (a resource or provider name) says why, not only "Invalid key in record"; a
+ * key left out says "is required", not "expected object, received undefined".
+ */
 function issueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_key' && issue.issues.length > 0) {
     return issue.issues.map((inner) => inner.message).join(', ');
   }
+  if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) return 'is required';
   return issue.message;
 }
 

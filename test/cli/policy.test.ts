@@ -299,7 +299,8 @@ describe('jit policy validate', () => {
   it('prints every problem on its own line by key path, and exits 1', async () => {
     const run = await jit(['policy', 'validate', invalid]);
     expect(run.code).toBe(1);
-    expect(run.out.split('\n').sort()).toEqual(
+    expect(run.out).toBe('');
+    expect(run.err.split('\n').slice(0, -1).sort()).toEqual(
       [
         'timezone: must be an IANA time zone like Europe/Berlin',
         'resources.prod-db-write: Unrecognized key: "surprise"',
@@ -321,7 +322,7 @@ describe('jit policy validate', () => {
     );
     const run = await jit(['policy', 'validate', file]);
     expect(run.code).toBe(1);
-    expect(run.out).toBe('resources.prod-db-read.provider: no provider named "elsewhere" (known: proddb)');
+    expect(run.err.split('\n')[0]).toBe('resources.prod-db-read.provider: no provider named "elsewhere" (known: proddb)');
   });
 
   it.each([
@@ -331,7 +332,7 @@ describe('jit policy validate', () => {
     await writeFile(join(dir, 'not-yaml.yaml'), 'a: [1\n');
     const run = await jit(['policy', 'validate', path()]);
     expect(run.code).toBe(1);
-    expect(run.out).toContain(message);
+    expect(run.err).toContain(message);
   });
 
   it('validates JIT_CONFIG when no file is given, with placeholders for unset variables', async () => {
@@ -361,9 +362,10 @@ describe('the jit command', () => {
 
     const failed = await run(['policy', 'validate', invalid]).then(
       () => null,
-      (error: { code: number; stdout: string }) => error,
+      (error: { code: number; stdout: string; stderr: string }) => error,
     );
     expect(failed?.code).toBe(1);
-    expect(failed?.stdout).toContain('timezone: must be an IANA time zone');
+    expect(failed?.stdout).toBe('');
+    expect(failed?.stderr).toContain('timezone: must be an IANA time zone');
   });
 });

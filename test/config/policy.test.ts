@@ -110,6 +110,15 @@ describe('parsePolicy', () => {
     expect(Object.hasOwn(policy.resources, 'prod-db-write')).toBe(true);
   });
 
+  it('says "is required" for a key left out, naming it by path', () => {
+    const resource = Object.keys((base as { resources: Json }).resources)[0] as string;
+    expect(errorOf(variant('admins', undefined))).toContain('admins: is required');
+    expect(errorOf(variant(`resources.${resource}.approvals`, undefined))).toContain(
+      `resources.${resource}.approvals: is required`,
+    );
+    expect(errorOf(variant('admins', 'everyone'))).not.toContain('is required');
+  });
+
   it('fills in the optional top-level keys', () => {
     const policy = parsePolicy(JSON.stringify(base), {});
     expect(policy.timezone).toBe('UTC');

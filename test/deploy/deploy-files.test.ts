@@ -140,12 +140,26 @@ describe('jit.config.example.yaml', () => {
     expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=./jit.config.schema.json');
   });
 
-  it('is a valid policy with a one-level and a two-level resource', () => {
-    const env = { PROD_DB_ADMIN_URL: 'postgresql://u:p@h/db' };
+  const env = {
+    PROD_DB_ADMIN_URL: 'postgresql://u:p@h/db',
+    VPN_HOOK_URL: 'https://vpn.corp.example/jit',
+    VPN_HOOK_SECRET: 'a-secret-of-sixteen-or-more',
+    GITHUB_TOKEN: 'ghp_example',
+  };
+
+  it('is a valid policy with a one-level and a two-level resource, and every provider type', () => {
     const policy = parsePolicy(text, env, 'jit.config.example.yaml');
     expect(policy.securityChannel).toMatch(/^C/);
     expect(policy.admins.users.length + policy.admins.groups.length).toBeGreaterThan(0);
-    expect(Object.values(policy.providers).map((provider) => provider.type)).toEqual(['postgres']);
+    expect(Object.values(policy.providers).map((provider) => provider.type)).toEqual([
+      'postgres',
+      'webhook',
+      'slack-usergroup',
+      'github-team',
+    ]);
+    const used = new Set(Object.values(policy.resources).map((resource) => resource.provider));
+    expect([...used].sort()).toEqual(Object.keys(policy.providers).sort());
+    expect(text).not.toMatch(/planned/);
     expect(policy.providers.proddb).toMatchObject({ url: 'postgresql://u:p@h/db' });
     expect(Object.keys(policy.providers.proddb?.identities ?? {}).length).toBeGreaterThan(0);
 
