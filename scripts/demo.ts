@@ -99,7 +99,12 @@ resources:
     PORT: process.env.PORT ?? '3000',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
-  const bot = await startBot({ env, policy, logger: createLogger(env.LOG_LEVEL), queuePrefix: 'jit-demo' });
+  const bot = await startBot({
+    env,
+    policy,
+    logger: createLogger(env.LOG_LEVEL),
+    queuePrefix: process.env.DEMO_QUEUE_PREFIX ?? 'jit-demo',
+  });
   const url = `http://127.0.0.1:${bot.port}/slack/events`;
   console.log(`jit-bot is up on http://127.0.0.1:${bot.port} (Slack Web API faked at ${fake.apiUrl})`);
 
@@ -145,15 +150,20 @@ resources:
   say('jit-bot → alice (DM):', plainText(expired.args.text));
   say('PostgreSQL:', `${login} is a member of ${role}: ${await isMember()}`);
 
-  await fake.waitFor(
-    'chat.postMessage',
-    (c) => c.args.channel === 'C0SECURITY' && String(c.args.text).startsWith(`request.expired ${requestId}`),
+  // The security channel has one card per request, updated in place as it moves.
+  const card = await fake.waitFor(
+    ['chat.postMessage', 'chat.update'],
+    (c) =>
+      c.ok &&
+      c.args.channel === 'C0SECURITY' &&
+      String(c.args.text).startsWith(`Grant ${requestId}:`) &&
+      String(c.args.text).includes('(expired)'),
   );
-  say('#security channel:', '');
-  for (const call of fake
-    .callsTo('chat.postMessage')
-    .filter((c) => c.args.channel === 'C0SECURITY' && String(c.args.text).includes(requestId))) {
-    console.log(`  ${plainText(call.args.text)}`);
+  say("#security channel (the request's card, updated in place):", '');
+  for (const line of plainText(
+    fake.message('C0SECURITY', String(card.args.ts ?? card.result.ts))?.text,
+  ).split('\n')) {
+    console.log(`  ${line}`);
   }
 
   const stop = async () => {

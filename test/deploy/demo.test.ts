@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmptyDatabase, type EmptyTestDatabase, redisUrl, uniqueName } from '../support/db.js';
+import { freePort } from '../support/ports.js';
+
+/**
+ * The README's run command: `npm run demo -- --once` walks one request through its whole life
+ * against the real bot, PostgreSQL and Redis, and exits 0. Run here as a process, on a fresh
+ * database, as a newcomer would.
+ */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+let db: EmptyTestDatabase;
+
+beforeAll(async () => {
+  db = await createEmptyDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+function demo(env: Record<string, string>): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/demo.ts', '--once'],
+      { cwd: root, env: { ...process.env, ...env }, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, output: stdout + stderr });
+      },
+    );
+  });
+}
+
+describe('npm run demo', () => {
+  it('walks a request from /jit request to expiry and exits 0', async () => {
+    const run = await demo({
+      DATABASE_URL: db.url,
+      REDIS_URL: redisUrl(),
+      DEMO_QUEUE_PREFIX: uniqueName('jitdemo'),
+      PORT: String(await freePort()),
+      LOG_LEVEL: 'error',
+    });
+    expect(run.output).not.toContain('demo failed');
+    expect(run.code).toBe(0);
+    const output = run.output
+      .replaceAll(`${String.fromCharCode(27)}[1m`, '')
+      .replaceAll(`${String.fromCharCode(27)}[0m`, '');
+    expect(output).toMatch(
+      /is a member of jit_demo_prod_write: true[\s\S]*is a member of jit_demo_prod_write: false/,
+    );
+    expect(output).toMatch(
+      /#security channel[^\n]*\n\s+Grant JIT-[0-9A-Z]{6}: prod-db-write to @UDEMOALICE \(expired\)/,
+    );
+  }, 150_000);
+});
