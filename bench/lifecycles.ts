@@ -104,7 +104,7 @@ export async function lifecyclesBench(): Promise<BenchResult> {
           `${total} lifecycles, ${concurrency} at a time (one requester each), after ${Math.min(200, total)} to warm up`,
           `released: ${released} of ${total + Math.min(200, total)}; memberships left on PostgreSQL: ${left}`,
           `"follow-ups drained": until no grant, revoke, notify or audit job is waiting or running`,
-          'per-lifecycle baselines: 3 Slack posts (approver DM, requester grant DM, security card), the floor run\'s 4 one-row autocommit INSERTs, 1 job (the grant)',
+          "per-lifecycle baselines: 3 Slack posts (approver DM, requester grant DM, security card), the floor run's 4 one-row autocommit INSERTs, 1 job (the grant)",
           ...frequent.map(([text, n]) => `SQL ${(n / total).toFixed(2)}×/lifecycle: ${text}`),
           `Slack calls in the measured run: ${Object.entries(calls)
             .map(([method, n]) => `${method} ${n}`)

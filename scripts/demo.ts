@@ -6,23 +6,13 @@
  *   npm run demo            walk through, then keep serving
  *   npm run demo -- --once  walk through, then exit
  */
-import { escapeIdentifier } from 'pg';
-import { startBot } from '../src/bot.js';
-import { loadEnv } from '../src/config/env.js';
-import { parsePolicy } from '../src/config/policy.js';
-import { applyMigrations } from '../src/db/migrate.js';
-import { createLogger } from '../src/logger.js';
 import { actionIds } from '../src/slack/views/request-card.js';
-import { startFakeSlack } from '../test/support/fake-slack.js';
 import { postBlockAction, postSlashCommand } from '../test/support/slack-signing.js';
+import { people as everyone, memberships, roles, secret, startLocalBot } from './local-bot.js';
 
-const role = 'jit_demo_prod_write';
-const login = 'jit_demo_alice';
-const people = { alice: 'UDEMOALICE', bob: 'UDEMOBOB', sec: 'UDEMOSEC' };
-const secret = 'demo-signing-secret';
-const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://jit:jit@127.0.0.1:5432/jit';
-const providerUrl =
-  process.env.DEMO_PROVIDER_URL ?? 'postgresql://jit_granter:jit_granter@127.0.0.1:5432/jit';
+const people = { alice: everyone.alice.id, bob: everyone.bob.id };
+const role = roles.write;
+const login = everyone.alice.login;
 
 const say = (who: string, text: string) => console.log(`\n\x1b[1m${who}\x1b[0m ${text}`);
 const plainText = (value: unknown) =>
@@ -30,82 +20,15 @@ const plainText = (value: unknown) =>
     .replace(/<@(\w+)>/g, '@$1')
     .replace(/<!date\^\d+\^[^|]*\|([^>]*)>/g, '$1');
 
-async function prepareDatabaseRoles(): Promise<void> {
-  const { Client } = await import('pg');
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    for (const [name, options] of [
-      [role, 'NOLOGIN'],
-      [login, "LOGIN PASSWORD 'demo'"],
-    ] as const) {
-      const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
-      if (!rowCount) await client.query(`CREATE ROLE ${escapeIdentifier(name)} ${options}`);
-    }
-    await client.query(`GRANT ${escapeIdentifier(role)} TO jit_granter WITH ADMIN OPTION`);
-  } finally {
-    await client.end();
-  }
-}
-
 async function isMember(): Promise<boolean> {
-  const { Client } = await import('pg');
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query('SELECT pg_has_role($1, $2, $3) AS member', [login, role, 'MEMBER']);
-    return Boolean(rows[0]?.member);
-  } finally {
-    await client.end();
-  }
+  return (await memberships()).some((m) => m.login === login && m.role === role);
 }
 
 async function main(): Promise<void> {
   const once = process.argv.includes('--once');
-  await applyMigrations(databaseUrl);
-  await prepareDatabaseRoles();
-
-  const fake = await startFakeSlack();
-  fake.addUser({ id: people.alice, name: 'alice', email: `${login}@example.com` });
-  fake.addUser({ id: people.bob, name: 'bob', email: 'bob@example.com' });
-  fake.addUser({ id: people.sec, name: 'sec', email: 'sec@example.com' });
-
-  const policy = parsePolicy(
-    `
-securityChannel: C0SECURITY
-admins: { users: [${people.sec}] }
-identity: { emailDomains: [example.com] }
-providers:
-  proddb:
-    type: postgres
-    url: \${DEMO_PROVIDER_URL}
-resources:
-  prod-db-write:
-    description: Write access to the production database (demo role ${role})
-    provider: proddb
-    grant: { role: ${role} }
-    duration: { default: 1h, max: 4h }
-    approvals:
-      - from: { users: [${people.bob}] }
-`,
-    { DEMO_PROVIDER_URL: providerUrl },
-  );
-  const env = loadEnv({
-    SLACK_BOT_TOKEN: fake.token,
-    SLACK_SIGNING_SECRET: secret,
-    SLACK_API_URL: fake.apiUrl,
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: process.env.REDIS_URL,
-    PORT: process.env.PORT ?? '3000',
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  });
-  const bot = await startBot({
-    env,
-    policy,
-    logger: createLogger(env.LOG_LEVEL),
-    queuePrefix: process.env.DEMO_QUEUE_PREFIX ?? 'jit-demo',
-  });
-  const url = `http://127.0.0.1:${bot.port}/slack/events`;
+  const local = await startLocalBot({ queuePrefix: process.env.DEMO_QUEUE_PREFIX ?? 'jit-demo' });
+  const { bot, fake } = local;
+  const url = local.eventsUrl;
   console.log(`jit-bot is up on http://127.0.0.1:${bot.port} (Slack Web API faked at ${fake.apiUrl})`);
 
   say('alice:', '/jit request prod-db-write 15s demo: checking INC-42');
@@ -167,8 +90,7 @@ resources:
   }
 
   const stop = async () => {
-    await bot.stop();
-    await fake.close();
+    await local.stop();
     process.exit(0);
   };
   if (once) return stop();

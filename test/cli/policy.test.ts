@@ -322,7 +322,9 @@ describe('jit policy validate', () => {
     );
     const run = await jit(['policy', 'validate', file]);
     expect(run.code).toBe(1);
-    expect(run.err.split('\n')[0]).toBe('resources.prod-db-read.provider: no provider named "elsewhere" (known: proddb)');
+    expect(run.err.split('\n')[0]).toBe(
+      'resources.prod-db-read.provider: no provider named "elsewhere" (known: proddb)',
+    );
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInput, ProviderUnavailable } from '../../src/app/errors.js';
-import { createGithubTeamProvider, githubTeamProviderConfigSchema } from '../../src/providers/github-team.js';
 import type { GrantTarget, Provider } from '../../src/app/provider.js';
+import { createGithubTeamProvider, githubTeamProviderConfigSchema } from '../../src/providers/github-team.js';
 import { type FakeGithub, startFakeGithub } from '../support/fake-github.js';
 
 let github: FakeGithub;

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../src/app/errors.js';
-import { createPostgresProvider, postgresProviderConfigSchema } from '../../src/providers/postgres.js';
 import type { GrantTarget, Provider } from '../../src/app/provider.js';
+import { createPostgresProvider, postgresProviderConfigSchema } from '../../src/providers/postgres.js';
 
 /**
  * Logins the grant could not be taken back from, or should never go to, on the local PostgreSQL:

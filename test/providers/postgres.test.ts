@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput, ProviderUnavailable } from '../../src/app/errors.js';
+import type { GrantTarget, Provider } from '../../src/app/provider.js';
 import {
   createPostgresProvider,
   postgresGrantSchema,
   postgresProviderConfigSchema,
 } from '../../src/providers/postgres.js';
-import type { GrantTarget, Provider } from '../../src/app/provider.js';
 import { closedPort } from '../support/ports.js';
 
 // Integration test against the local PostgreSQL from scripts/services.sh. Roles are cluster-wide,

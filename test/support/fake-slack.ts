@@ -156,6 +156,14 @@ export class FakeSlack {
     return this.state.messages.get(this.state.messageKey(resolveChannel(channel), ts));
   }
 
+  /** Every message in a channel as it stands now, oldest first (a user id means their DM). */
+  messagesIn(channel: string): StoredMessage[] {
+    const id = resolveChannel(channel);
+    return [...this.state.messages.values()]
+      .filter((m) => m.channel === id)
+      .sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+  }
+
   view(viewId: string): Record<string, unknown> | undefined {
     return this.state.views.get(viewId);
   }
