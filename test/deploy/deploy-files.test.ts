@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { envSchema, loadEnv } from '../../src/config/env.js';
 import { parsePolicy } from '../../src/config/policy.js';
 import { parseJitCommand } from '../../src/slack/grammar.js';
+import { examplePolicyEnv } from '../support/example-policy-env.js';
 
 /**
  * The files an operator deploys from: if one drifts from the code (a renamed variable, a moved
@@ -140,12 +141,7 @@ describe('jit.config.example.yaml', () => {
     expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=./jit.config.schema.json');
   });
 
-  const env = {
-    PROD_DB_ADMIN_URL: 'postgresql://u:p@h/db',
-    VPN_HOOK_URL: 'https://vpn.corp.example/jit',
-    VPN_HOOK_SECRET: 'a-secret-of-sixteen-or-more',
-    GITHUB_TOKEN: 'ghp_example',
-  };
+  const env = { ...examplePolicyEnv, PROD_DB_ADMIN_URL: 'postgresql://u:p@h/db' };
 
   it('is a valid policy with a one-level and a two-level resource, and every provider type', () => {
     const policy = parsePolicy(text, env, 'jit.config.example.yaml');

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ConfigError } from '../../src/config/env.js';
 import { parsePolicy } from '../../src/config/policy.js';
+import { examplePolicyEnv } from '../support/example-policy-env.js';
 
 /**
  * Policy files derived from the shipped example by random edits: `parsePolicy` either returns a
@@ -13,7 +14,7 @@ import { parsePolicy } from '../../src/config/policy.js';
  */
 
 const exampleText = readFileSync(new URL('../../jit.config.example.yaml', import.meta.url), 'utf8');
-const env = { PROD_DB_ADMIN_URL: 'postgresql://jit_admin:pw@prod-db:5432/app' };
+const env = examplePolicyEnv;
 const example = parse(exampleText) as Json;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
