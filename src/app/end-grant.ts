@@ -303,17 +303,6 @@ async function recordEnds(
   const endState = endStates[input.event];
   const now = deps.clock.now();
   const { ended, stale, auditIds, summaryIds } = await deps.db.$transaction(async (tx) => {
-    if (input.event === 'expire') {
-      // Expiries do not wait for the WAL flush (measured: a slow fsync on the database's disk
-      // stalled every expiry behind it for 1-2 s, see bench/README.md). Safe for expiries alone:
-      // if PostgreSQL itself crashes within the flush delay, this transaction is lost whole (the
-      // ends and their audit events together, so the chain stays intact); the grants are then
-      // still active and past their end, so the reconcile sweep revokes them again (a revoke is
-      // idempotent) and records them, and drift detection leaves grants past expiry alone. A
-      // person's revoke or release keeps the synchronous commit: losing it would leave a grant
-      // recorded as active whose access is gone.
-      await tx.$executeRaw`SET LOCAL synchronous_commit = off`;
-    }
     const ids = seen.map((request) => request.id).sort();
     // One statement, in id order: concurrent bulk revokes lock in the same order.
     await tx.$executeRaw`SELECT 1 FROM "access_requests" WHERE "id" = ANY(${ids}) ORDER BY "id" FOR UPDATE`;
