@@ -181,12 +181,10 @@ export function createNotifier(deps: Deps, client: WebClient) {
         return client.chat.update({ channel: m.channel, ts: m.ts, ...message });
       }),
     );
-    const channel = deps.policy.securityChannel;
-    if (!find(posted, 'security', channel)) {
-      await postRecorded(request, { purpose: 'security', userId: null, channel }, posted);
-    }
+    await securityCard(request, posted);
   }
 
+  /** The ts of the request's card in the security channel, posting it first if need be. */
   async function securityCard(request: RequestWithApprovals, posted: Posted): Promise<string> {
     const channel = deps.policy.securityChannel;
     const found = find(posted, 'security', channel);
