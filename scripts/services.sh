@@ -21,6 +21,8 @@ REDIS_PORT="${REDIS_PORT:-6379}"
 PG_STARTED_HERE=0
 
 log() { printf 'services: %s\n' "$*"; }
+# shellcheck source=debian-packages.sh
+. "$(dirname "${BASH_SOURCE[0]}")/debian-packages.sh"
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -33,14 +35,12 @@ install_missing() {
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   [ "${#missing[@]}" -eq 0 ] && return 0
-  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  if ! can_apt; then
     log "missing ${missing[*]} and cannot install it (needs root and apt-get); install it or set DATABASE_URL/REDIS_URL"
     exit 1
   fi
   log "installing ${missing[*]} from Debian's packages"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
   # Installed just now (the package may even have started it): this script's server.
   case " ${missing[*]} " in *" postgresql "*) PG_STARTED_HERE=1 ;; esac
 }
