@@ -1,23 +1,17 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runProcess } from '../support/run-process.js';
 
 /** The sandbox fakes Slack with a known signing secret: it must never run against a real one. */
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 function sandbox(env: Record<string, string>): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/sandbox.ts'],
-      { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, output: stdout + stderr });
-      },
-    );
+  return runProcess(process.execPath, ['--import', 'tsx', 'scripts/sandbox.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    timeoutMs: 60_000,
   });
 }
 

@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmptyDatabase, type EmptyTestDatabase, redisUrl, uniqueName } from '../support/db.js';
 import { freePort } from '../support/ports.js';
+import { runProcess } from '../support/run-process.js';
 
 /**
  * The README's run command: `npm run demo -- --once` walks one request through its whole life
@@ -21,16 +21,10 @@ afterAll(async () => {
 });
 
 function demo(env: Record<string, string>): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'scripts/demo.ts', '--once'],
-      { cwd: root, env: { ...process.env, ...env }, timeout: 120_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, output: stdout + stderr });
-      },
-    );
+  return runProcess(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--once'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    timeoutMs: 120_000,
   });
 }
 

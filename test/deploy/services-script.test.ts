@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../support/run-process.js';
 
 /**
  * scripts/services.sh against a PostgreSQL it did not start: it must not put a superuser with a
@@ -29,16 +29,8 @@ async function listener(): Promise<number> {
 }
 
 function run(env: Record<string, string>): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'bash',
-      [script],
-      { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, output: stdout + stderr });
-      },
-    );
+  return runProcess('bash', [script], {
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env },
   });
 }
 
