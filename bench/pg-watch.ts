@@ -61,10 +61,7 @@ export async function watchPostgres(everyMs = 100): Promise<PgWatch> {
       stopped = true;
       await loop;
       await client.end();
-      const totals = new Map<string, number>();
-      for (const sample of samples) {
-        for (const [wait, n] of Object.entries(sample.waits)) totals.set(wait, (totals.get(wait) ?? 0) + n);
-      }
+      const totals = waitTotals(samples);
       const all = [...totals.values()].reduce((sum, n) => sum + n, 0) || 1;
       const overall = [...totals]
         .sort((a, b) => b[1] - a[1])
@@ -77,12 +74,19 @@ export async function watchPostgres(everyMs = 100): Promise<PgWatch> {
   };
 }
 
+/** Busy-backend samples by what they waited on, summed over `samples`. */
+function waitTotals(samples: readonly PgSample[]): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const sample of samples) {
+    for (const [wait, n] of Object.entries(sample.waits)) totals.set(wait, (totals.get(wait) ?? 0) + n);
+  }
+  return totals;
+}
+
 /** The waits and autovacuum seen between `from` and `to`, in words, for a note. */
 export function describeWindow(report: PgReport, from: number, to: number): string {
   const inside = report.samples.filter((s) => s.at >= from && s.at <= to);
-  const totals = new Map<string, number>();
-  for (const s of inside)
-    for (const [w, n] of Object.entries(s.waits)) totals.set(w, (totals.get(w) ?? 0) + n);
+  const totals = waitTotals(inside);
   const all = [...totals.values()].reduce((sum, n) => sum + n, 0);
   const waits = [...totals]
     .sort((a, b) => b[1] - a[1])
