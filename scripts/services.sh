@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure a local PostgreSQL and Redis are running for development and tests.
+# Makes sure a local PostgreSQL, Redis and MariaDB are running for development and tests.
 # Idempotent: when both already answer and the roles exist, it changes nothing.
 # Installs them from Debian's packages when missing (needs root and apt-get).
 #
@@ -8,7 +8,11 @@
 #                                                 and roles, so it needs to be a superuser)
 #   jit_granter LOGIN, password "jit_granter"    (what the PostgreSQL provider logs in as; member
 #                                                 of pg_signal_backend only)
-# and a database "jit". Debian's cluster listens on localhost only. In a PostgreSQL that was
+# and a database "jit". In a MariaDB it starts (for the mysql provider and its tests), likewise:
+#   'jit'@'localhost', 'jit'@'127.0.0.1'  password "jit", all privileges (tests create roles and users)
+#   'jit_granter'@'%'                     password "jit_granter": SELECT on mysql.user and
+#                                         mysql.roles_mapping, PROCESS and CONNECTION ADMIN only
+# Debian's cluster and MariaDB listen on localhost only. In a PostgreSQL that was
 # already running it creates nothing: a superuser with a known password does not belong in a
 # server someone else set up. Create the roles yourself there, or set JIT_SERVICES_CREATE_ROLES=1
 # to let the script do it.
@@ -16,9 +20,11 @@ set -euo pipefail
 
 PG_PORT="${PG_PORT:-5432}"
 REDIS_PORT="${REDIS_PORT:-6379}"
+MYSQL_PORT="${MYSQL_PORT:-3306}"
 
 # Set to 1 when this run installed or started PostgreSQL: only then are roles created in it.
 PG_STARTED_HERE=0
+MYSQL_STARTED_HERE=0
 
 log() { printf 'services: %s\n' "$*"; }
 # shellcheck source=debian-packages.sh
@@ -34,6 +40,7 @@ install_missing() {
   local missing=()
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
   [ "${#missing[@]}" -eq 0 ] && return 0
   if ! can_apt; then
     log "missing ${missing[*]} and cannot install it (needs root and apt-get); install it or set DATABASE_URL/REDIS_URL"
@@ -43,6 +50,7 @@ install_missing() {
   apt_install "${missing[@]}"
   # Installed just now (the package may even have started it): this script's server.
   case " ${missing[*]} " in *" postgresql "*) PG_STARTED_HERE=1 ;; esac
+  case " ${missing[*]} " in *" mariadb-server "*) MYSQL_STARTED_HERE=1 ;; esac
 }
 
 start_postgres() {
@@ -98,8 +106,48 @@ SELECT 'CREATE DATABASE jit OWNER jit'
 SQL
 }
 
-if ! port_open "$PG_PORT" || ! port_open "$REDIS_PORT"; then install_missing; fi
+start_mariadb() {
+  if port_open "$MYSQL_PORT"; then return 0; fi
+  MYSQL_STARTED_HERE=1
+  log "starting MariaDB"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
+  # Debian's own init script, which works without systemd; it waits until the server answers.
+  /etc/init.d/mariadb start >/dev/null
+  for _ in $(seq 1 50); do port_open "$MYSQL_PORT" && return 0; sleep 0.2; done
+  log "MariaDB did not become ready"; exit 1
+}
+
+mariadb_users_ready() {
+  mariadb -h 127.0.0.1 -P "$MYSQL_PORT" -u jit -pjit -e 'SELECT 1' >/dev/null 2>&1 &&
+    mariadb -h 127.0.0.1 -P "$MYSQL_PORT" -u jit_granter -pjit_granter -e 'SELECT 1' >/dev/null 2>&1
+}
+
+create_mariadb_users() {
+  mariadb_users_ready && return 0
+  if [ "$MYSQL_STARTED_HERE" -ne 1 ] && [ "${JIT_SERVICES_CREATE_ROLES:-0}" != 1 ]; then
+    log "MariaDB on port $MYSQL_PORT was already running and has no jit/jit_granter users;"
+    log "not creating an all-privileges user with a known password in it. Create the users (see"
+    log "the top of this script), or run again with JIT_SERVICES_CREATE_ROLES=1."
+    exit 1
+  fi
+  # Debian's root account logs in through the unix socket, as the system's root.
+  mariadb --protocol=socket <<'SQL'
+CREATE USER IF NOT EXISTS 'jit'@'localhost' IDENTIFIED BY 'jit';
+CREATE USER IF NOT EXISTS 'jit'@'127.0.0.1' IDENTIFIED BY 'jit';
+GRANT ALL PRIVILEGES ON *.* TO 'jit'@'localhost' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO 'jit'@'127.0.0.1' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS 'jit_granter'@'%' IDENTIFIED BY 'jit_granter';
+GRANT SELECT ON mysql.user TO 'jit_granter'@'%';
+GRANT SELECT ON mysql.roles_mapping TO 'jit_granter'@'%';
+GRANT PROCESS, CONNECTION ADMIN ON *.* TO 'jit_granter'@'%';
+SQL
+}
+
+if ! port_open "$PG_PORT" || ! port_open "$REDIS_PORT" || ! port_open "$MYSQL_PORT"; then install_missing; fi
 start_postgres
 start_redis
+start_mariadb
 create_roles
-log "PostgreSQL on 127.0.0.1:$PG_PORT (user jit/jit, database jit), Redis on 127.0.0.1:$REDIS_PORT"
+create_mariadb_users
+log "PostgreSQL on 127.0.0.1:$PG_PORT (user jit/jit, database jit), Redis on 127.0.0.1:$REDIS_PORT,"
+log "MariaDB on 127.0.0.1:$MYSQL_PORT (user jit/jit)"

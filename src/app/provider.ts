@@ -56,5 +56,29 @@ export interface Provider {
    * Throws rather than answering 0 when it cannot look: 0 means "idle", and idle gets recalled.
    */
   activeSessions?(target: GrantTarget): Promise<number>;
+  /**
+   * What a grant to this target would touch, found without changing anything (read-only lookups
+   * only): one line per identity or object, for `jit policy check --probe`. Throws what `grant`
+   * would throw for an identity or object that is not fit (`InvalidInput`, `UnknownIdentity`).
+   */
+  probe?(target: GrantTarget): Promise<string[]>;
+  /**
+   * Grants on the target that carry this bot's own mark (a label, a tag), whatever the database
+   * says: drift compares them with the requests and removes those whose request has ended or is
+   * unknown. Providers whose grants carry no mark leave it out.
+   */
+  listManaged?(): Promise<ManagedGrant[]>;
+  /** Removes one grant `listManaged` found; removing one that is gone succeeds. */
+  removeManaged?(grant: ManagedGrant): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A grant found on the target by the bot's own mark. */
+export interface ManagedGrant {
+  /** The request id the mark names. */
+  requestId: string;
+  /** The expiry the mark records, when it records one. */
+  expiresAt: Date | null;
+  /** How the provider finds the object again (`namespace/name`, say); shown in audit details. */
+  ref: string;
 }

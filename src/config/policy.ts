@@ -87,9 +87,11 @@ function crossCheck(policy: Policy): string[] {
  */
 export const identityIsSlackAccount: Record<ProviderConfig['type'], boolean> = {
   postgres: false,
+  mysql: false,
   webhook: false,
   'slack-usergroup': true,
   'github-team': false,
+  'aws-sso': false,
 };
 
 /**
@@ -124,9 +126,11 @@ export function identityPolicyFor(policy: Policy, providerName: string) {
  */
 const reportsActivity: Record<ProviderConfig['type'], boolean> = {
   postgres: true,
+  mysql: true,
   webhook: false,
   'slack-usergroup': false,
   'github-team': false,
+  'aws-sso': false,
 };
 
 /** A resource that should be recalled when idle, on a provider that cannot tell idle from busy. */
@@ -137,7 +141,7 @@ export function idleRecallProblems(policy: Policy): string[] {
     return [
       `resources.${name}.recallAfterIdle: provider "${resource.provider}" (type ${provider.type}) ` +
         'cannot tell whether a user still has sessions on the target; remove the key or use a ' +
-        'provider that can (postgres)',
+        'provider that can (postgres, mysql)',
     ];
   });
 }

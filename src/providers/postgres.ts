@@ -2,6 +2,7 @@ import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { z } from 'zod';
 import { AppError, InvalidInput, ProviderUnavailable, UnknownIdentity } from '../app/errors.js';
 import type { GrantTarget, Provider } from '../app/provider.js';
+import { isSystemConnectionError, withoutPasswords } from './connection-errors.js';
 
 /**
  * Grants a PostgreSQL role to the requester's database login and takes it back on expiry.
@@ -351,16 +352,6 @@ async function expectSessionsGone(client: PoolClient, who: string, pids: number[
 /** SQLSTATEs worth retrying: connection, resources, shutdown, cancel, lock and auth trouble. */
 const RETRYABLE_CLASSES = ['08', '28', '53', '58'];
 const RETRYABLE_CODES = new Set(['57P01', '57P02', '57P03', '57014', '40001', '40P01', '55P03']);
-const SYSTEM_CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-]);
 /** node-postgres reports dropped connections and pool/connect/query timeouts without a code. */
 const CONNECTION_MESSAGE = /timeout|terminated|connection|not queryable/i;
 
@@ -405,8 +396,7 @@ function fromDatabaseError(error: DatabaseError, role: string): Error {
 
 function isConnectionFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code !== undefined && SYSTEM_CONNECTION_CODES.has(code)) return true;
+  if (isSystemConnectionError(error)) return true;
   return CONNECTION_MESSAGE.test(error.message);
 }
 
@@ -416,14 +406,4 @@ function reasonOf(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (error instanceof DatabaseError) return `${code}: ${error.message}`;
   return code ?? error.message;
-}
-
-/** `scheme://user:password@` anywhere in a text. */
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi;
-
-/** node-postgres does not echo the URL today; make sure no message or stack ever carries it. */
-function withoutPasswords<E extends Error>(error: E): E {
-  error.message = error.message.replace(URL_PASSWORD, '$1***@');
-  if (error.stack) error.stack = error.stack.replace(URL_PASSWORD, '$1***@');
-  return error;
 }

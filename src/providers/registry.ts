@@ -2,11 +2,13 @@ import type { WebClientOptions } from '@slack/web-api';
 import { z } from 'zod';
 import type { Provider } from '../app/provider.js';
 import { identityPolicySchema } from '../config/identity-schema.js';
+import { awsSsoGrantSchema, awsSsoProviderConfigSchema, createAwsSsoProvider } from './aws-sso.js';
 import {
   createGithubTeamProvider,
   githubTeamGrantSchema,
   githubTeamProviderConfigSchema,
 } from './github-team.js';
+import { createMysqlProvider, mysqlGrantSchema, mysqlProviderConfigSchema } from './mysql.js';
 import { createPostgresProvider, postgresGrantSchema, postgresProviderConfigSchema } from './postgres.js';
 import {
   createSlackUsergroupProvider,
@@ -23,17 +25,21 @@ import { createWebhookProvider, webhookGrantSchema, webhookProviderConfigSchema 
 const identity = { identity: identityPolicySchema.optional() };
 export const providerConfigSchema = z.discriminatedUnion('type', [
   postgresProviderConfigSchema.extend(identity),
+  mysqlProviderConfigSchema.extend(identity),
   webhookProviderConfigSchema.extend(identity),
   slackUsergroupProviderConfigSchema,
   githubTeamProviderConfigSchema.extend(identity),
+  awsSsoProviderConfigSchema.extend(identity),
 ]);
 export type ProviderConfig = z.output<typeof providerConfigSchema>;
 
 const grantSchemas: Record<ProviderConfig['type'], z.ZodType> = {
   postgres: postgresGrantSchema,
+  mysql: mysqlGrantSchema,
   webhook: webhookGrantSchema,
   'slack-usergroup': slackUsergroupGrantSchema,
   'github-team': githubTeamGrantSchema,
+  'aws-sso': awsSsoGrantSchema,
 };
 
 export function grantSchemaFor(type: ProviderConfig['type']): z.ZodType {
@@ -49,12 +55,16 @@ export function createProvider(config: ProviderConfig, context: ProviderContext)
   switch (config.type) {
     case 'postgres':
       return createPostgresProvider(config);
+    case 'mysql':
+      return createMysqlProvider(config);
     case 'webhook':
       return createWebhookProvider(config);
     case 'slack-usergroup':
       return createSlackUsergroupProvider(config, context.slack);
     case 'github-team':
       return createGithubTeamProvider(config);
+    case 'aws-sso':
+      return createAwsSsoProvider(config);
   }
 }
 

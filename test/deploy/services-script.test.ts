@@ -28,6 +28,14 @@ async function listener(): Promise<number> {
   return address.port;
 }
 
+async function ports(): Promise<Record<string, string>> {
+  return {
+    PG_PORT: String(await listener()),
+    REDIS_PORT: String(await listener()),
+    MYSQL_PORT: String(await listener()),
+  };
+}
+
 function run(env: Record<string, string>): Promise<{ code: number; output: string }> {
   return runProcess('bash', [script], {
     env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env },
@@ -41,6 +49,13 @@ beforeAll(() => {
   const runuser = join(bin, 'runuser');
   writeFileSync(runuser, `#!/bin/sh\necho "runuser $*" >> "${calls}"\ncat >> "${calls}"\n`);
   chmodSync(runuser, 0o755);
+  // The mariadb client stands in the same way: it answers no login and records what it is fed.
+  const mariadb = join(bin, 'mariadb');
+  writeFileSync(
+    mariadb,
+    `#!/bin/sh\necho "mariadb $*" >> "${calls}"\ncase "$*" in *--protocol=socket*) cat >> "${calls}" ;; esac\nexit 1\n`,
+  );
+  chmodSync(mariadb, 0o755);
 });
 afterAll(async () => {
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
@@ -49,21 +64,20 @@ afterAll(async () => {
 
 describe('scripts/services.sh', () => {
   it('creates no roles in a PostgreSQL that was already running, and says what to do', async () => {
-    const pg = await listener();
-    const redis = await listener();
-    const { code, output } = await run({ PG_PORT: String(pg), REDIS_PORT: String(redis) });
+    const env = await ports();
+    const { code, output } = await run(env);
     expect(code).not.toBe(0);
-    expect(output).toContain(`PostgreSQL on port ${pg} was already running`);
+    expect(output).toContain(`PostgreSQL on port ${env.PG_PORT} was already running`);
     expect(output).toContain('JIT_SERVICES_CREATE_ROLES=1');
     expect(readFileSync(calls, 'utf8')).toBe('');
   });
 
   it('creates them there only when asked to with JIT_SERVICES_CREATE_ROLES=1', async () => {
-    const pg = await listener();
-    const redis = await listener();
-    await run({ PG_PORT: String(pg), REDIS_PORT: String(redis), JIT_SERVICES_CREATE_ROLES: '1' });
+    const env = await ports();
+    await run({ ...env, JIT_SERVICES_CREATE_ROLES: '1' });
     const recorded = readFileSync(calls, 'utf8');
-    expect(recorded).toContain(`runuser -u postgres -- psql -q -p ${pg}`);
+    expect(recorded).toContain(`runuser -u postgres -- psql -q -p ${env.PG_PORT}`);
     expect(recorded).toContain('CREATE ROLE jit LOGIN SUPERUSER');
+    expect(recorded).toContain("CREATE USER IF NOT EXISTS 'jit_granter'@'%'");
   });
 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import type { TestProject } from 'vitest/node';
 import { applyMigrations, readMigrations } from '../../src/db/migrate.js';
@@ -13,6 +14,7 @@ import {
   TEMPLATE_DATABASE,
   withAdminClient,
 } from './db.js';
+import { mysqlAdminUrl } from './mysql.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -37,13 +39,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
 }
 
 async function assertServicesReachable(): Promise<void> {
-  const problems = (await Promise.all([postgresProblem(), redisProblem()])).filter(
+  const problems = (await Promise.all([postgresProblem(), redisProblem(), mysqlProblem()])).filter(
     (problem) => problem !== undefined,
   );
   if (problems.length > 0) {
     throw new Error(
       `Test services are not reachable: ${problems.join('; ')}. ` +
-        'Start them with `bash scripts/services.sh` (or set TEST_DATABASE_URL / TEST_REDIS_URL).',
+        'Start them with `bash scripts/services.sh` (or set TEST_DATABASE_URL / TEST_REDIS_URL / TEST_MYSQL_URL).',
     );
   }
 }
@@ -84,6 +86,18 @@ async function redisProblem(): Promise<string | undefined> {
     return `Redis at ${hostOf(url)} (${messageOf(cause ?? error)})`;
   } finally {
     redis.disconnect();
+  }
+}
+
+async function mysqlProblem(): Promise<string | undefined> {
+  const url = mysqlAdminUrl();
+  try {
+    const connection = await mysql.createConnection({ uri: url, connectTimeout: CONNECT_TIMEOUT_MS });
+    await connection.query('SELECT 1');
+    await connection.end();
+    return undefined;
+  } catch (error) {
+    return `MariaDB at ${hostOf(url)} (${messageOf(error)})`;
   }
 }
 
