@@ -4,4 +4,5 @@ export const examplePolicyEnv = {
   VPN_HOOK_URL: 'https://vpn.corp.example/jit',
   VPN_HOOK_SECRET: 'a-secret-of-sixteen-or-more',
   GITHUB_TOKEN: 'ghp_example',
+  ANALYTICS_DB_URL: 'mysql://jit_granter:pw@analytics-db:3306/',
 };
