@@ -10,6 +10,7 @@ import {
 import type { CliCommand, CliIo } from './io.js';
 import { describeLocalTime, parseLocalTime } from './local-time.js';
 import { policyPath, readPolicyFile, unsetNotes } from './policy-file.js';
+import { probeGrant } from './probe.js';
 
 /**
  * `jit policy check` and `jit policy validate`: the security team tries a policy file before
@@ -35,13 +36,17 @@ decision and its reasons.
   --guest             the requester is a guest (restricted) account
   --recent <n>        their requests for this resource in the last hour (default: 0)
   --extend-from <d>   decide an extension of a grant that has had <d> so far
+  --probe             also ask the resource's provider, read-only, which identity and objects
+                      a grant would touch (connects to the target; changes nothing there)
+  --identity <name>   the requester's identity on the target, for --probe (default: the
+                      provider's identities map for --user)
   --json              print the decision as JSON
 
 Standing freezes are not checked: they live in the bot's database. A \${VAR} in the file that is
 not set in the environment is replaced by a placeholder, and named on stderr.
 
 Exit codes: 0 a decision was printed (deny, auto-approve or approval alike), 1 the policy file
-cannot be read or is invalid, 2 bad usage.`;
+cannot be read or is invalid, or the probe was refused, 2 bad usage.`;
 
 const validateUsage = `usage: jit policy validate [file]
 
@@ -62,6 +67,8 @@ const checkOptions = {
   recent: { type: 'string' },
   'extend-from': { type: 'string' },
   json: { type: 'boolean', default: false },
+  probe: { type: 'boolean', default: false },
+  identity: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -92,8 +99,29 @@ const check: CliCommand = async (args, io) => {
   try {
     const dryRun = describeDryRun(file.policy, values);
     const decision = dryRun.decide();
-    if (values.json) io.out(JSON.stringify({ ...dryRun.summary, decision }, null, 2));
-    else for (const line of [...dryRun.lines, ...decisionLines(decision)]) io.out(line);
+    if (values.probe && file.unset.length > 0) {
+      io.err(`jit policy check --probe: set ${file.unset.join(', ')}: the probe connects to the target`);
+      return exit.badPolicy;
+    }
+    const probe = values.probe
+      ? await probeGrant({
+          policy: file.policy,
+          resource: String(dryRun.summary.resource),
+          userId: String(dryRun.summary.user),
+          identity: values.identity,
+          expiresAt: new Date(
+            Date.now() + Number(dryRun.summary.durationSec ?? dryRun.summary.extraSec) * 1000,
+          ),
+        })
+      : undefined;
+    if (probe && !probe.ok) {
+      io.err(`jit policy check: ${probe.problem}`);
+      return exit.badPolicy;
+    }
+    const probeLines = probe?.ok ? probe.lines : [];
+    const probed = probe?.ok ? { probe: probeLines } : {};
+    if (values.json) io.out(JSON.stringify({ ...dryRun.summary, decision, ...probed }, null, 2));
+    else for (const line of [...dryRun.lines, ...decisionLines(decision), ...probeLines]) io.out(line);
     return exit.ok;
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(io, error.message, 'check');

@@ -92,6 +92,27 @@ export function createPostgresProvider(
       await run(role, (client) => refuseUnfitLogin(client, login, protectedLogins));
     },
 
+    async probe(target) {
+      const { login, role } = namesOf(target);
+      return run(role, async (client) => {
+        await refuseUnfitLogin(client, login, protectedLogins);
+        const { rows } = await client.query<{ exists: boolean; member: boolean }>(
+          `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists,
+                  EXISTS (SELECT 1 FROM pg_auth_members m
+                            JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+                           WHERE r.rolname = $1 AND u.rolname = $2) AS member`,
+          [role, login],
+        );
+        if (!rows[0]?.exists) throw new InvalidInput(`database role "${role}" does not exist`);
+        const sessions = await countSessionsOf(client, login);
+        return [
+          `PostgreSQL login "${login}": exists, can log in, not a superuser, no CREATEROLE, no members`,
+          `role "${role}": ${rows[0].member ? 'already granted (the grant would change nothing)' : 'would be granted'}`,
+          `open sessions of "${login}" now: ${sessions} (the revoke ends them all)`,
+        ];
+      });
+    },
+
     async grant(target) {
       const { login, role } = namesOf(target);
       await run(role, async (client) => {
