@@ -7,7 +7,7 @@ import { ProviderUnavailable } from './errors.js';
 import { freezesCovering } from './freeze.js';
 import { recordPrepared, snapshotOf } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
-import type { GrantTarget, Provider } from './provider.js';
+import type { GrantTarget, ManagedGrant, Provider } from './provider.js';
 import { lockRequest } from './transition.js';
 
 /**
@@ -42,12 +42,17 @@ export interface DriftReport {
   revoked: string[];
   /** Not decided this round: the target could not say, a fix failed, or the grant is ending. */
   skipped: string[];
+  /**
+   * Grants found on a target by the bot's own mark (a label) whose request has ended or is
+   * unknown, removed: `provider/ref`. Only providers that mark their grants report these.
+   */
+  leftovers: string[];
 }
 
 type Verdict = 'verified' | 'regranted' | 'revoked' | 'skipped' | 'ignored';
 
 export async function detectDrift(deps: Deps, options: DriftOptions = {}): Promise<DriftReport> {
-  const report: DriftReport = { verified: 0, regranted: [], revoked: [], skipped: [] };
+  const report: DriftReport = { verified: 0, regranted: [], revoked: [], skipped: [], leftovers: [] };
   const now = deps.clock.now();
   const round = new Round(deps, options);
   // Past their end the expiry job is taking them back; that is not drift.
@@ -65,8 +70,71 @@ export async function detectDrift(deps: Deps, options: DriftOptions = {}): Promi
     orderBy: { endedAt: 'desc' },
   });
   for (const grant of ended) tally(report, grant.id, await round.checkEnded(grant));
-  if (report.regranted.length + report.revoked.length > 0) deps.logger.warn(report, 'drift fixed');
+  report.leftovers = await removeLeftovers(deps);
+  if (report.regranted.length + report.revoked.length + report.leftovers.length > 0) {
+    deps.logger.warn(report, 'drift fixed');
+  }
   return report;
+}
+
+/**
+ * Marked grants on the targets that no request may hold any more: the request ended longer ago
+ * than the ended-grant check looks back, the bot lost track (a restore from an older backup), or
+ * nobody ever asked (a copy of a marked object). Each removal is an urgent audit event.
+ */
+async function removeLeftovers(deps: Deps): Promise<string[]> {
+  const removed: string[] = [];
+  for (const [name, provider] of deps.providers) {
+    if (!provider.listManaged || !provider.removeManaged) continue;
+    let found: ManagedGrant[];
+    try {
+      found = await provider.listManaged();
+    } catch (error) {
+      deps.logger.warn({ provider: name, err: error }, 'drift could not list marked grants this round');
+      continue;
+    }
+    if (found.length === 0) continue;
+    const requests = await deps.db.accessRequest.findMany({
+      where: { id: { in: [...new Set(found.map((grant) => grant.requestId))] } },
+      select: { id: true, state: true },
+    });
+    const states = new Map(requests.map((request) => [request.id, request.state]));
+    for (const grant of found) {
+      const state = states.get(grant.requestId);
+      if (state !== undefined && mayHoldAccess(state)) continue;
+      try {
+        await provider.removeManaged(grant);
+      } catch (error) {
+        deps.logger.warn(
+          { provider: name, ref: grant.ref, err: error },
+          'drift could not remove a marked grant',
+        );
+        continue;
+      }
+      removed.push(`${name}/${grant.ref}`);
+      const now = deps.clock.now();
+      const auditId = await deps.db.$transaction((tx) =>
+        appendAuditEvent(
+          tx,
+          {
+            requestId: state === undefined ? null : grant.requestId,
+            actor: driftActor,
+            action: 'drift.revoked',
+            details: {
+              found: "a grant marked as the bot's left on the target",
+              provider: name,
+              object: grant.ref,
+              markedRequest: grant.requestId,
+              state: state ?? 'unknown request',
+            },
+          },
+          now,
+        ),
+      );
+      await deps.jobs.postAudit([auditId], { urgent: true });
+    }
+  }
+  return removed;
 }
 
 function tally(report: DriftReport, id: string, verdict: Verdict): void {
