@@ -24,6 +24,17 @@ COPY src ./src
 # Generates the Prisma client into src/generated, then tsc compiles it with the rest into dist/.
 RUN npm run build
 
+# The browser sandbox (`docker compose --profile demo up`): the real bot with the in-repo fake of
+# Slack's Web API, run from source with the dev dependencies. Never the image a deployment runs:
+# it is only built when asked for by name (`--target sandbox`), and it refuses Slack tokens.
+FROM build AS sandbox
+COPY test/support ./test/support
+ENV SANDBOX_HOST=0.0.0.0 \
+    JIT_SANDBOX_CREATE_GRANTER=1
+USER node
+EXPOSE 3001
+CMD ["node_modules/.bin/tsx", "scripts/sandbox.ts"]
+
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./

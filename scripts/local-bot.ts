@@ -71,6 +71,11 @@ async function prepareDatabaseRoles(): Promise<void> {
       [people.alice.login, "LOGIN PASSWORD 'demo'"],
       [people.gus.login, "LOGIN PASSWORD 'demo'"],
     ];
+    // A fresh database of the compose demo has no provider login yet (scripts/services.sh makes
+    // it elsewhere); only there is one with a known password created.
+    if (process.env.JIT_SANDBOX_CREATE_GRANTER === '1') {
+      wanted.push(['jit_granter', "LOGIN PASSWORD 'jit_granter' IN ROLE pg_signal_backend"]);
+    }
     for (const [name, options] of wanted) {
       const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
       if (!rowCount) await client.query(`CREATE ROLE ${escapeIdentifier(name)} ${options}`);

@@ -9,6 +9,9 @@
  *
  *   npm run sandbox          (SANDBOX_PORT, default 3001; the bot itself on PORT, default 3000)
  *
+ * SANDBOX_HOST (default 127.0.0.1) is where the page listens; the compose demo sets 0.0.0.0
+ * inside its container and publishes it on the host's loopback only.
+ *
  * It exists only here: the bot has no sandbox routes, and this refuses to start with a Slack
  * token in the environment, so it cannot be pointed at a real workspace by mistake.
  */
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
     });
   });
   const port = Number(process.env.SANDBOX_PORT ?? 3001);
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, process.env.SANDBOX_HOST ?? '127.0.0.1', resolve));
   const { port: bound } = server.address() as AddressInfo;
   console.log(
     `jit-bot sandbox: http://127.0.0.1:${bound}/sandbox  (the bot: http://127.0.0.1:${local.bot.port})`,

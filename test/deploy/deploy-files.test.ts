@@ -86,7 +86,8 @@ describe('.env.example', () => {
     const names = readEnvExample().map((entry) => entry.name);
     expect(new Set(names).size).toBe(names.length);
     expect(policyVariables()).toContain('PROD_DB_ADMIN_URL');
-    expect([...names].sort()).toEqual([...schemaKeys, ...policyVariables()].sort());
+    // COMPOSE_PROFILES is Docker Compose's own, so that `docker compose up` starts the bot.
+    expect([...names].sort()).toEqual([...schemaKeys, ...policyVariables(), 'COMPOSE_PROFILES'].sort());
   });
 
   it('says above each variable what it is, and whether it is required or optional', () => {
@@ -354,9 +355,12 @@ describe('docker-compose.yml', () => {
 
   it('declares the app with its PostgreSQL and Redis', () => {
     const services = Object.keys(asTree(at(compose, 'services'), 'services'));
-    expect(services.sort()).toEqual(['app', 'postgres', 'redis']);
+    expect(services.sort()).toEqual(['app', 'postgres', 'redis', 'sandbox']);
     expect(at(compose, 'services.app.build')).toBe('.');
-    expect(at(compose, 'services.app.env_file')).toBe('.env');
+    expect(at(compose, 'services.app.env_file')).toEqual([{ path: '.env', required: false }]);
+    // .env.example turns the profile on, so `docker compose up` after copying it starts the bot.
+    expect(at(compose, 'services.app.profiles')).toEqual(['bot']);
+    expect(readRepoFile('.env.example')).toMatch(/^COMPOSE_PROFILES=bot$/m);
     expect(at(compose, 'services.app.volumes')).toContain('./jit.config.yaml:/app/jit.config.yaml:ro');
     expect(at(compose, 'services.app.environment.DATABASE_URL')).toMatch(
       /^postgresql:\/\/[^@]+@postgres:5432\//,
@@ -368,6 +372,14 @@ describe('docker-compose.yml', () => {
     });
     expect(String(at(compose, 'services.postgres.image'))).toMatch(/^postgres:16/);
     expect(String(at(compose, 'services.redis.image'))).toMatch(/^redis:7/);
+  });
+
+  it('runs the browser sandbox under the demo profile, without the bot or a Slack token', () => {
+    expect(at(compose, 'services.sandbox.profiles')).toEqual(['demo']);
+    expect(at(compose, 'services.sandbox.build')).toEqual({ context: '.', target: 'sandbox' });
+    expect(at(compose, 'services.sandbox.ports')).toEqual(['127.0.0.1:${SANDBOX_PORT:-3001}:3001']);
+    expect(JSON.stringify(at(compose, 'services.sandbox'))).not.toMatch(/SLACK_|env_file/);
+    expect(at(compose, 'services.sandbox.environment.DATABASE_URL')).toMatch(/@postgres:5432\//);
   });
 
   it('keeps Redis from evicting BullMQ keys, with an append-only file', () => {
