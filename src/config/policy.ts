@@ -92,6 +92,7 @@ export const identityIsSlackAccount: Record<ProviderConfig['type'], boolean> = {
   'slack-usergroup': true,
   'github-team': false,
   'aws-sso': false,
+  kubernetes: false,
 };
 
 /**
@@ -131,6 +132,7 @@ const reportsActivity: Record<ProviderConfig['type'], boolean> = {
   'slack-usergroup': false,
   'github-team': false,
   'aws-sso': false,
+  kubernetes: false,
 };
 
 /** A resource that should be recalled when idle, on a provider that cannot tell idle from busy. */

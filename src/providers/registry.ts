@@ -8,6 +8,11 @@ import {
   githubTeamGrantSchema,
   githubTeamProviderConfigSchema,
 } from './github-team.js';
+import {
+  createKubernetesProvider,
+  kubernetesGrantSchema,
+  kubernetesProviderConfigSchema,
+} from './kubernetes.js';
 import { createMysqlProvider, mysqlGrantSchema, mysqlProviderConfigSchema } from './mysql.js';
 import { createPostgresProvider, postgresGrantSchema, postgresProviderConfigSchema } from './postgres.js';
 import {
@@ -30,6 +35,7 @@ export const providerConfigSchema = z.discriminatedUnion('type', [
   slackUsergroupProviderConfigSchema,
   githubTeamProviderConfigSchema.extend(identity),
   awsSsoProviderConfigSchema.extend(identity),
+  kubernetesProviderConfigSchema.extend(identity),
 ]);
 export type ProviderConfig = z.output<typeof providerConfigSchema>;
 
@@ -40,6 +46,7 @@ const grantSchemas: Record<ProviderConfig['type'], z.ZodType> = {
   'slack-usergroup': slackUsergroupGrantSchema,
   'github-team': githubTeamGrantSchema,
   'aws-sso': awsSsoGrantSchema,
+  kubernetes: kubernetesGrantSchema,
 };
 
 export function grantSchemaFor(type: ProviderConfig['type']): z.ZodType {
@@ -65,6 +72,8 @@ export function createProvider(config: ProviderConfig, context: ProviderContext)
       return createGithubTeamProvider(config);
     case 'aws-sso':
       return createAwsSsoProvider(config);
+    case 'kubernetes':
+      return createKubernetesProvider(config);
   }
 }
 
