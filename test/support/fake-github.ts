@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readJson } from './read-json.js';
 
 /**
  * A real HTTP server speaking the part of GitHub's REST API the github-team provider uses: team
@@ -266,18 +267,6 @@ export class FakeGithub {
   private removeFromOrg(login: string): void {
     this.orgMemberships.delete(login);
     for (const team of this.teams.values()) team.delete(login);
-  }
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readJson } from './read-json.js';
 
 /**
  * A real HTTP server speaking the part of the Kubernetes REST API the kubernetes provider uses:
@@ -569,18 +570,6 @@ function failure(
       code,
     },
   };
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 export async function startFakeKubernetes(options: { token?: string } = {}): Promise<FakeKubernetes> {
