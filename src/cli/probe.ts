@@ -1,5 +1,5 @@
 import { AppError } from '../app/errors.js';
-import type { Policy } from '../config/policy.js';
+import { identityIsSlackAccount, type Policy } from '../config/policy.js';
 import { createProvider } from '../providers/registry.js';
 
 /**
@@ -28,7 +28,8 @@ export async function probeGrant(input: ProbeInput): Promise<ProbeResult> {
     'identities' in config && config.identities && Object.hasOwn(config.identities, input.userId)
       ? config.identities[input.userId]
       : undefined;
-  const identity = input.identity ?? mapped ?? (config.type === 'slack-usergroup' ? input.userId : undefined);
+  const identity =
+    input.identity ?? mapped ?? (identityIsSlackAccount[config.type] ? input.userId : undefined);
   if (identity === undefined) {
     return {
       ok: false,

@@ -189,9 +189,9 @@ export function createMysqlProvider(
    * provider's own.
    */
   async function refuseUnfitAccount(flavor: Flavor, self: Account, account: Account): Promise<AccountFacts> {
+    refuseOwnAccount(self, account);
     const name = `'${account.user}'@'${account.host}'`;
     const refuse = (why: string) => new InvalidInput(`database account ${name} ${why}`);
-    if (account.user === self.user) throw refuse("is the provider's own account");
     if (protectedLogins.has(account.user)) {
       throw refuse('is protected: the policy file lists it in protectedLogins');
     }
@@ -230,6 +230,12 @@ export function createMysqlProvider(
       [role],
     );
     return rows.length > 0;
+  }
+
+  /** `role` is an escaped identifier or NONE. MariaDB says FOR where MySQL says TO. */
+  async function setDefaultRole(flavor: Flavor, account: Account, role: string): Promise<void> {
+    const to = flavor === 'mariadb' ? 'FOR' : 'TO';
+    await query(`SET DEFAULT ROLE ${role} ${to} ?@?`, [account.user, account.host]);
   }
 
   /** The account's connections (any host: the role follows the user name's every account). */
@@ -306,8 +312,7 @@ export function createMysqlProvider(
         // Granting a role that is held already succeeds on both servers: idempotent as it is.
         await query(`GRANT ${pool.escapeId(role)} TO ?@?`, [account.user, account.host]);
         if (config.setDefaultRole && facts.defaultRoles.length === 0) {
-          const to = flavor === 'mariadb' ? 'FOR' : 'TO';
-          await query(`SET DEFAULT ROLE ${pool.escapeId(role)} ${to} ?@?`, [account.user, account.host]);
+          await setDefaultRole(flavor, account, pool.escapeId(role));
         }
       });
     },
@@ -315,9 +320,7 @@ export function createMysqlProvider(
     async revoke(target) {
       const { account, role } = accountOf(target);
       await run(role, async (flavor, self) => {
-        if (account.user === self.user) {
-          throw new InvalidInput(`database account '${account.user}' is the provider's own account`);
-        }
+        refuseOwnAccount(self, account);
         const facts = await factsOf(flavor, account);
         // An account that no longer exists holds nothing; its connections are still ended.
         if (facts && (await holds(flavor, account, role))) {
@@ -328,8 +331,7 @@ export function createMysqlProvider(
             if (![1962, 3523].includes(errnoOf(error) ?? 0)) throw error;
           }
           if (config.setDefaultRole && facts.defaultRoles.includes(role)) {
-            const to = flavor === 'mariadb' ? 'FOR' : 'TO';
-            await query(`SET DEFAULT ROLE NONE ${to} ?@?`, [account.user, account.host]);
+            await setDefaultRole(flavor, account, 'NONE');
           }
         }
         await endSessionsOf(account.user);
@@ -345,9 +347,7 @@ export function createMysqlProvider(
       const { account, role } = accountOf(target);
       return run(role, async (_flavor, self) => {
         // The provider's own pool would always count as activity.
-        if (account.user === self.user) {
-          throw new InvalidInput(`database account '${account.user}' is the provider's own account`);
-        }
+        refuseOwnAccount(self, account);
         return (await sessionIds(account.user)).length;
       });
     },
@@ -356,6 +356,15 @@ export function createMysqlProvider(
       await pool.end();
     },
   };
+}
+
+/** Revoking from, or counting the sessions of, the provider's own account would undo or skew it. */
+function refuseOwnAccount(self: Account, account: Account): void {
+  if (account.user === self.user) {
+    throw new InvalidInput(
+      `database account '${account.user}'@'${account.host}' is the provider's own account`,
+    );
+  }
 }
 
 /** An account that does not exist: an error for grant, nothing left to do for revoke. */

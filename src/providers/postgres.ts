@@ -96,18 +96,13 @@ export function createPostgresProvider(
       const { login, role } = namesOf(target);
       return run(role, async (client) => {
         await refuseUnfitLogin(client, login, protectedLogins);
-        const { rows } = await client.query<{ exists: boolean; member: boolean }>(
-          `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists,
-                  EXISTS (SELECT 1 FROM pg_auth_members m
-                            JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
-                           WHERE r.rolname = $1 AND u.rolname = $2) AS member`,
-          [role, login],
-        );
-        if (!rows[0]?.exists) throw new InvalidInput(`database role "${role}" does not exist`);
+        const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        if (!rowCount) throw new InvalidInput(`database role "${role}" does not exist`);
+        const member = await isMember(client, login, role);
         const sessions = await countSessionsOf(client, login);
         return [
           `PostgreSQL login "${login}": exists, can log in, not a superuser, no CREATEROLE, no members`,
-          `role "${role}": ${rows[0].member ? 'already granted (the grant would change nothing)' : 'would be granted'}`,
+          `role "${role}": ${member ? 'already granted (the grant would change nothing)' : 'would be granted'}`,
           `open sessions of "${login}" now: ${sessions} (the revoke ends them all)`,
         ];
       });
@@ -173,18 +168,7 @@ export function createPostgresProvider(
 
     async verify(target) {
       const { login, role } = namesOf(target);
-      return run(role, async (client) => {
-        const { rows } = await client.query<{ member: boolean }>(
-          `SELECT EXISTS (
-             SELECT 1 FROM pg_auth_members m
-               JOIN pg_roles r ON r.oid = m.roleid
-               JOIN pg_roles u ON u.oid = m.member
-              WHERE r.rolname = $1 AND u.rolname = $2
-           ) AS member`,
-          [role, login],
-        );
-        return rows[0]?.member === true;
-      });
+      return run(role, (client) => isMember(client, login, role));
     },
 
     async activeSessions(target) {
@@ -200,6 +184,20 @@ export function createPostgresProvider(
       await pool.end();
     },
   };
+}
+
+/** Whether the login is a direct member of the role, as the catalog says. */
+async function isMember(client: PoolClient, login: string, role: string): Promise<boolean> {
+  const { rows } = await client.query<{ member: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM pg_auth_members m
+         JOIN pg_roles r ON r.oid = m.roleid
+         JOIN pg_roles u ON u.oid = m.member
+        WHERE r.rolname = $1 AND u.rolname = $2
+     ) AS member`,
+    [role, login],
+  );
+  return rows[0]?.member === true;
 }
 
 /** A login that does not exist: an error for grant, nothing left to do for revoke. */
