@@ -70,7 +70,32 @@ export interface Provider {
   listManaged?(): Promise<ManagedGrant[]>;
   /** Removes one grant `listManaged` found; removing one that is gone succeeds. */
   removeManaged?(grant: ManagedGrant): Promise<void>;
+  /**
+   * For grants that are a login of their own, made for the request (PostgreSQL's `login:
+   * per-request`): that login's name, shown to the requester instead of their identity. Null
+   * (or left out) when the grant goes to the requester's own identity.
+   */
+  loginFor?(target: Pick<GrantTarget, 'requestId' | 'identity' | 'grant'>): string | null;
+  /**
+   * Sets a fresh password on the login `loginFor` names, valid until `target.expiresAt` on the
+   * target itself, and returns it; each call replaces the one before. Only ever shown on the
+   * bot's own credential page, never in Slack or a log.
+   */
+  issueCredential?(target: GrantTarget): Promise<IssuedCredential>;
+  /**
+   * The grant's end moved to `target.expiresAt` (an extension): providers that record or
+   * enforce the expiry on the target itself move it too.
+   */
+  extend?(target: GrantTarget): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A credential for a login made for one request. */
+export interface IssuedCredential {
+  login: string;
+  password: string;
+  /** When the target itself stops accepting it. */
+  validUntil: Date;
 }
 
 /** A grant found on the target by the bot's own mark. */

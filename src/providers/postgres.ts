@@ -3,6 +3,17 @@ import { z } from 'zod';
 import { AppError, InvalidInput, ProviderUnavailable, UnknownIdentity } from '../app/errors.js';
 import type { GrantTarget, Provider } from '../app/provider.js';
 import { isSystemConnectionError, withoutPasswords } from './connection-errors.js';
+import {
+  createPerRequestLogin,
+  dropPerRequestLogin,
+  extendPerRequestLogin,
+  listPerRequestLogins,
+  loginOfRef,
+  perRequestLoginName,
+  setPerRequestPassword,
+  verifyPerRequestLogin,
+} from './postgres-logins.js';
+import { countSessionsOf, endSessionsOf, isMember } from './postgres-sessions.js';
 
 /**
  * Grants a PostgreSQL role to the requester's database login and takes it back on expiry.
@@ -42,7 +53,15 @@ export const postgresProviderConfigSchema = z.strictObject({
 export type PostgresProviderConfig = z.infer<typeof postgresProviderConfigSchema>;
 
 /** A resource's `grant:` block for this provider. */
-export const postgresGrantSchema = z.strictObject({ role: identifierSchema });
+export const postgresGrantSchema = z.strictObject({
+  role: identifierSchema,
+  /**
+   * `own` (the default): the role goes to the requester's own login. `per-request`: to a login
+   * made for the request, with VALID UNTIL at the grant's end, whose password the requester picks
+   * up from the bot's credential page (needs CREATEROLE on the provider's login).
+   */
+  login: z.enum(['own', 'per-request']).optional(),
+});
 export type PostgresGrant = z.infer<typeof postgresGrantSchema>;
 
 export interface PostgresProviderOptions {
@@ -84,20 +103,25 @@ export function createPostgresProvider(
 
   const protectedLogins = new Set(config.protectedLogins ?? []);
 
-  return {
+  const provider: Provider = {
     type: 'postgres',
 
     async checkIdentity(target) {
-      const { login, role } = namesOf(target);
-      await run(role, (client) => refuseUnfitLogin(client, login, protectedLogins));
+      const { login, role, perRequest } = namesOf(target);
+      await run(role, async (client) => {
+        if (perRequest) refuseReservedLogin(client, login, protectedLogins);
+        else await refuseUnfitLogin(client, login, protectedLogins);
+      });
     },
 
     async probe(target) {
-      const { login, role } = namesOf(target);
+      const { login, role, perRequest } = namesOf(target);
       return run(role, async (client) => {
-        await refuseUnfitLogin(client, login, protectedLogins);
+        if (perRequest) refuseReservedLogin(client, login, protectedLogins);
+        else await refuseUnfitLogin(client, login, protectedLogins);
         const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
         if (!rowCount) throw new InvalidInput(`database role "${role}" does not exist`);
+        if (perRequest) return probePerRequest(client, login, role);
         const member = await isMember(client, login, role);
         const sessions = await countSessionsOf(client, login);
         return [
@@ -109,7 +133,16 @@ export function createPostgresProvider(
     },
 
     async grant(target) {
-      const { login, role } = namesOf(target);
+      const { login, role, perRequest } = namesOf(target);
+      if (perRequest) {
+        await run(role, async (client) => {
+          refuseReservedLogin(client, login, protectedLogins);
+          await asCreateRoleFailure(role, () =>
+            createPerRequestLogin(client, { login, role }, target.requestId, target.expiresAt),
+          );
+        });
+        return;
+      }
       await run(role, async (client) => {
         // Asked again here, on the connection that grants: the login may have changed since.
         await refuseUnfitLogin(client, login, protectedLogins);
@@ -123,7 +156,15 @@ export function createPostgresProvider(
     },
 
     async revoke(target) {
-      const { login, role } = namesOf(target);
+      const { login, role, perRequest } = namesOf(target);
+      if (perRequest) {
+        await run(role, (client) =>
+          asCreateRoleFailure(role, () =>
+            dropPerRequestLogin(client, login, target.requestId, sessionEndWaitMs),
+          ),
+        );
+        return;
+      }
       await run(role, async (client) => {
         refuseProviderLogin(client, login);
         try {
@@ -140,8 +181,12 @@ export function createPostgresProvider(
     },
 
     async revokeAll(targets) {
+      // Logins made per request are dropped one by one; memberships go in one round trip.
+      const [perRequest, own] = partition(targets, (target) => namesOf(target).perRequest);
+      for (const target of perRequest) await provider.revoke(target);
+      if (own.length === 0) return;
       const byRole = new Map<string, string[]>();
-      for (const target of targets) {
+      for (const target of own) {
         const { login, role } = namesOf(target);
         const logins = byRole.get(role) ?? [];
         logins.push(login);
@@ -167,8 +212,49 @@ export function createPostgresProvider(
     },
 
     async verify(target) {
-      const { login, role } = namesOf(target);
+      const { login, role, perRequest } = namesOf(target);
+      if (perRequest) {
+        return run(role, (client) => verifyPerRequestLogin(client, { login, role }, target.requestId));
+      }
       return run(role, (client) => isMember(client, login, role));
+    },
+
+    loginFor(target) {
+      const { login, perRequest } = namesOf(target);
+      return perRequest ? login : null;
+    },
+
+    async issueCredential(target) {
+      const { login, role, perRequest } = namesOf(target);
+      if (!perRequest)
+        throw new InvalidInput("this grant uses the requester's own login: it has no password to issue");
+      return run(role, (client) =>
+        asCreateRoleFailure(role, () =>
+          setPerRequestPassword(client, login, target.requestId, target.expiresAt),
+        ),
+      );
+    },
+
+    async extend(target) {
+      const { login, role, perRequest } = namesOf(target);
+      if (!perRequest) return;
+      await run(role, (client) =>
+        asCreateRoleFailure(role, () =>
+          extendPerRequestLogin(client, login, target.requestId, target.expiresAt),
+        ),
+      );
+    },
+
+    async listManaged() {
+      return run('(per-request logins)', (client) => listPerRequestLogins(client));
+    },
+
+    async removeManaged(grant) {
+      const login = loginOfRef(grant.ref);
+      if (!login) throw new InvalidInput(`not a per-request login: ${grant.ref}`);
+      await run('(per-request logins)', (client) =>
+        dropPerRequestLogin(client, login, grant.requestId, sessionEndWaitMs),
+      );
     },
 
     async activeSessions(target) {
@@ -184,33 +270,86 @@ export function createPostgresProvider(
       await pool.end();
     },
   };
-}
-
-/** Whether the login is a direct member of the role, as the catalog says. */
-async function isMember(client: PoolClient, login: string, role: string): Promise<boolean> {
-  const { rows } = await client.query<{ member: boolean }>(
-    `SELECT EXISTS (
-       SELECT 1 FROM pg_auth_members m
-         JOIN pg_roles r ON r.oid = m.roleid
-         JOIN pg_roles u ON u.oid = m.member
-        WHERE r.rolname = $1 AND u.rolname = $2
-     ) AS member`,
-    [role, login],
-  );
-  return rows[0]?.member === true;
+  return provider;
 }
 
 /** A login that does not exist: an error for grant, nothing left to do for revoke. */
 class MissingLogin extends UnknownIdentity {}
 
-function namesOf(target: GrantTarget): { login: string; role: string } {
+/**
+ * The login the grant goes to (the requester's own, or the one made for the request) and the
+ * role. The request id only matters for per-request logins.
+ */
+function namesOf(target: Pick<GrantTarget, 'requestId' | 'identity' | 'grant'>): {
+  login: string;
+  role: string;
+  perRequest: boolean;
+} {
   const login = identifierSchema.safeParse(target.identity);
   if (!login.success) {
     throw new InvalidInput(`database login ${JSON.stringify(target.identity)} ${issueOf(login)}`);
   }
   const grant = postgresGrantSchema.safeParse(target.grant);
-  if (!grant.success) throw new InvalidInput(`grant block: role ${issueOf(grant)}`);
-  return { login: login.data, role: grant.data.role };
+  if (!grant.success)
+    throw new InvalidInput(
+      `grant block: ${grant.error.issues[0]?.path.join('.') || 'role'} ${issueOf(grant)}`,
+    );
+  const perRequest = grant.data.login === 'per-request';
+  return {
+    login: perRequest ? perRequestLoginName(login.data, target.requestId) : login.data,
+    role: grant.data.role,
+    perRequest,
+  };
+}
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
+}
+
+/** A per-request login's name must not be the provider's own or a protected one. */
+function refuseReservedLogin(client: PoolClient, login: string, protectedLogins: ReadonlySet<string>) {
+  refuseProviderLogin(client, login);
+  if (protectedLogins.has(login)) {
+    throw new InvalidInput(
+      `database login "${login}" is protected: the policy file lists it in protectedLogins`,
+    );
+  }
+}
+
+async function probePerRequest(client: PoolClient, login: string, role: string): Promise<string[]> {
+  const { rows } = await client.query<{ createrole: boolean; taken: boolean }>(
+    `SELECT rolcreaterole AS createrole,
+            EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS taken
+       FROM pg_roles WHERE rolname = current_user`,
+    [login],
+  );
+  const found = rows[0];
+  return [
+    `PostgreSQL login "${login}": ${found?.taken ? "exists already (the grant refuses it unless it is this request's)" : 'would be created for this request'}, LOGIN with VALID UNTIL at the grant's end, no password until the requester picks one up`,
+    `role "${role}": would be granted to "${login}"`,
+    `the provider's login ${found?.createrole ? 'has' : 'LACKS'} CREATEROLE (needed to create and drop per-request logins)`,
+  ];
+}
+
+/** Permission trouble while making or dropping a per-request login, in words that say the fix. */
+async function asCreateRoleFailure<T>(role: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof DatabaseError && error.code === '42501') {
+      throw new InvalidInput(
+        `the provider's database login may not manage per-request logins for role "${role}": it ` +
+          `needs CREATEROLE and ADMIN OPTION on the role (${error.message})`,
+      );
+    }
+    if (error instanceof DatabaseError && error.code === '42704') {
+      throw new InvalidInput(`database role "${role}" does not exist`);
+    }
+    throw error;
+  }
 }
 
 function issueOf(result: { error: z.ZodError }): string {
@@ -299,73 +438,6 @@ async function explainMembershipFailure(
   if (!existing.has(login)) return new MissingLogin(`database login "${login}" does not exist`);
   if (!existing.has(role)) return new InvalidInput(`database role "${role}" does not exist`);
   return error;
-}
-
-/**
- * Ends every open session of the login, and of every role that is (directly or through others) a
- * member of it: a revoked membership stops new privilege checks, but a session that already ran
- * `SET ROLE` keeps acting as the role until it disconnects, and a member of the login could have
- * gone `SET ROLE login; SET ROLE role` (a login is refused a grant while it has members, but they
- * can be added during the grant). Superuser members are left alone: they need no membership, and
- * their sessions cannot be ended. Roles are cluster-wide and so is pg_stat_activity: sessions in
- * every database of the cluster are ended, not only in the one the provider is connected to.
- */
-async function endSessionsOf(client: PoolClient, logins: string[], waitMs: number): Promise<void> {
-  const who = logins.length === 1 ? `"${logins[0]}"` : `${logins.length} logins`;
-  try {
-    // With a timeout, pg_terminate_backend (PostgreSQL 14+) waits until the backend has exited.
-    const { rows } = await client.query<{ pid: number; ended: boolean }>(
-      `WITH RECURSIVE through(oid) AS (
-         SELECT oid FROM pg_roles WHERE rolname = ANY($1::text[])
-         UNION
-         SELECT m.member FROM pg_auth_members m JOIN through t ON m.roleid = t.oid
-       )
-       SELECT a.pid, pg_terminate_backend(a.pid, $2) AS ended
-         FROM pg_stat_activity a
-         JOIN pg_roles r ON r.oid = a.usesysid
-        WHERE a.usesysid IN (SELECT oid FROM through) AND NOT r.rolsuper
-          AND a.usename <> session_user`,
-      [logins, waitMs],
-    );
-    // false also means the session ended on its own before the signal; look whether it did.
-    const unconfirmed = rows.filter((row) => !row.ended).map((row) => row.pid);
-    if (unconfirmed.length > 0) await expectSessionsGone(client, who, unconfirmed);
-  } catch (error) {
-    if (error instanceof DatabaseError && error.code === '42501') {
-      throw new InvalidInput(
-        `the role was revoked but the sessions of ${who} could not be ended: the provider's ` +
-          'login needs membership in pg_signal_backend, and superuser sessions cannot be ended',
-      );
-    }
-    throw error;
-  }
-}
-
-/**
- * The login's sessions in every database of the cluster, as `endSessionsOf` sees them: the role's
- * privileges follow the login into any database, so a session anywhere is use of the access.
- */
-async function countSessionsOf(client: PoolClient, login: string): Promise<number> {
-  const { rows } = await client.query<{ sessions: number }>(
-    `SELECT count(*)::int AS sessions
-       FROM pg_stat_activity
-      WHERE usename = $1 AND pid <> pg_backend_pid()`,
-    [login],
-  );
-  const sessions = rows[0]?.sessions;
-  // Never guess 0: an idle answer leads to a recall.
-  if (typeof sessions !== 'number') throw new Error('pg_stat_activity count returned no row');
-  return sessions;
-}
-
-async function expectSessionsGone(client: PoolClient, who: string, pids: number[]) {
-  const { rows } = await client.query<{ alive: number }>(
-    'SELECT count(*)::int AS alive FROM pg_stat_activity WHERE pid = ANY($1::int[])',
-    [pids],
-  );
-  if ((rows[0]?.alive ?? 0) > 0) {
-    throw new ProviderUnavailable(`sessions of ${who} did not end in time; retry the revoke`);
-  }
 }
 
 /** SQLSTATEs worth retrying: connection, resources, shutdown, cancel, lock and auth trouble. */
