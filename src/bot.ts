@@ -9,6 +9,7 @@ import { reportGrantsOutsidePolicy } from './app/policy-changes.js';
 import type { Env } from './config/env.js';
 import type { Policy } from './config/policy.js';
 import { createPrismaClient } from './db/client.js';
+import { credentialRoutes } from './http/credentials.js';
 import { healthRoutes } from './http/health.js';
 import { hookRoutes } from './http/hooks/routes.js';
 import { metricsRoute } from './http/metrics.js';
@@ -108,6 +109,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       metricsRoute({ registry: metrics.registry, db, queues, logger }),
       // Called per hook request, by which time `deps` below is set.
       ...hookRoutes(env, () => deps, memory),
+      ...credentialRoutes(() => deps),
     ],
   });
   const deps: Deps = {
@@ -124,6 +126,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       ...defaultLimitSettings,
       ...options.limits,
     }),
+    publicUrl: env.JIT_PUBLIC_URL,
   };
   registerCommands(app, deps);
   registerActions(app, deps);

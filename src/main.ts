@@ -1,6 +1,6 @@
 import { startBot } from './bot.js';
 import { ConfigError, loadEnv } from './config/env.js';
-import { loadPolicy } from './config/policy.js';
+import { loadPolicy, requirePublicUrl } from './config/policy.js';
 import { applyMigrations } from './db/migrate.js';
 import { createLogger } from './logger.js';
 
@@ -9,6 +9,7 @@ async function main(): Promise<void> {
   const env = loadEnv();
   const logger = createLogger(env.LOG_LEVEL);
   const policy = await loadPolicy(env.JIT_CONFIG);
+  requirePublicUrl(policy, env.JIT_PUBLIC_URL);
   await applyMigrations(env.DATABASE_URL, { logger });
   const bot = await startBot({ env, policy, logger });
 

@@ -17,6 +17,8 @@ export interface Deps {
   randomBytes: (n: number) => Uint8Array;
   metrics: Metrics;
   limits: Limits;
+  /** `JIT_PUBLIC_URL`: where people reach the bot's own pages (the credential page). */
+  publicUrl?: string;
 }
 
 /**

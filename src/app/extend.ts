@@ -25,6 +25,7 @@ import {
   waitingApprovers,
 } from './extension-record.js';
 import { freezesCovering } from './freeze.js';
+import { moveExpiryOnTarget } from './target-expiry.js';
 import { lockRequest, type Tx } from './transition.js';
 
 export type { ExtensionNotices, ExtensionSubject } from './extension-record.js';
@@ -91,6 +92,7 @@ export async function requestExtension(
   if (extension.state === 'approved') {
     await afterCommit(deps, request.id, [
       () => deps.jobs.expireAt(request.id, request.expiresAt as Date),
+      () => moveExpiryOnTarget(deps, request),
       () => deps.jobs.postAudit(auditIds),
       () => deps.jobs.notify(request, 'refresh'),
       () => notices.tellRequester(subject),

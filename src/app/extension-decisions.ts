@@ -24,6 +24,7 @@ import {
   waitingApprovers,
 } from './extension-record.js';
 import { auditRefusal } from './refusal-audit.js';
+import { moveExpiryOnTarget } from './target-expiry.js';
 import { lockRequest } from './transition.js';
 
 export interface ExtensionApprovalResult {
@@ -137,6 +138,7 @@ export async function approveExtension(
     ...(result.outcome === 'extended'
       ? [
           () => deps.jobs.expireAt(result.request.id, result.request.expiresAt as Date),
+          () => moveExpiryOnTarget(deps, result.request),
           () => deps.jobs.notify(result.request, 'refresh'),
           () => notices.tellRequester(subject),
         ]

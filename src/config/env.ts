@@ -27,6 +27,11 @@ export const envSchema = z.object({
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
   JIT_HOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
   GITHUB_WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters')),
+  /**
+   * Where people reach the bot's own pages (`https://jit.example.com/`): the credential page of
+   * per-request logins. Required when a resource uses them.
+   */
+  JIT_PUBLIC_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
 });
 
 export type Env = z.infer<typeof envSchema>;

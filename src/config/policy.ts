@@ -148,6 +148,27 @@ export function idleRecallProblems(policy: Policy): string[] {
   });
 }
 
+/**
+ * Resources whose grant is a login made for the request (PostgreSQL `login: per-request`): its
+ * password is picked up from the bot's own page, so the bot needs `JIT_PUBLIC_URL`.
+ */
+export function perRequestLoginResources(policy: Policy): string[] {
+  return Object.entries(policy.resources).flatMap(([name, resource]) => {
+    const provider = policy.providers[resource.provider];
+    return provider?.type === 'postgres' && resource.grant.login === 'per-request' ? [name] : [];
+  });
+}
+
+/** Refuses to start a bot whose policy has per-request logins but no page to hand out their passwords. */
+export function requirePublicUrl(policy: Policy, publicUrl: string | undefined): void {
+  const resources = perRequestLoginResources(policy);
+  if (resources.length === 0 || publicUrl) return;
+  throw new ConfigError(
+    `JIT_PUBLIC_URL is required: ${resources.join(', ')} use per-request logins, whose password ` +
+      "is picked up from the bot's own page at that address",
+  );
+}
+
 type PathKey = PropertyKey;
 
 function formatPath(path: readonly PathKey[]): string {

@@ -180,11 +180,17 @@ export async function setPerRequestPassword(
   return { login, password, validUntil: until };
 }
 
-/** Every login carrying the bot's mark, for drift. */
+/**
+ * Every login carrying the bot's mark that holds a role this provider hands out (one it has ADMIN
+ * OPTION on), for drift: another bot's logins on the same cluster, for other roles, are not its own.
+ */
 export async function listPerRequestLogins(client: PoolClient): Promise<ManagedGrant[]> {
   const { rows } = await client.query<{ rolname: string; mark: string }>(
-    `SELECT rolname, shobj_description(oid, 'pg_authid') AS mark
-       FROM pg_roles WHERE shobj_description(oid, 'pg_authid') LIKE $1`,
+    `SELECT r.rolname, shobj_description(r.oid, 'pg_authid') AS mark
+       FROM pg_roles r
+      WHERE shobj_description(r.oid, 'pg_authid') LIKE $1
+        AND EXISTS (SELECT 1 FROM pg_auth_members m
+                     WHERE m.member = r.oid AND pg_has_role(current_user, m.roleid, 'MEMBER WITH ADMIN OPTION'))`,
     [`${MARK_PREFIX}%`],
   );
   return rows.flatMap(({ rolname, mark }) => {

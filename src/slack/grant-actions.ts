@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { App, ViewResponseAction } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { requireAdmin } from '../app/admins.js';
+import { createPickup } from '../app/credentials.js';
 import type { Deps } from '../app/deps.js';
 import { releaseRequest } from '../app/end-grant.js';
 import { Conflict } from '../app/errors.js';
@@ -16,7 +17,7 @@ import { userMessageFor } from './user-errors.js';
 import { revocationLines } from './views/admin.js';
 import { grantActionIds } from './views/grant-card.js';
 import { callbackIds, revokeModal, revokeOutcomeModal } from './views/modals.js';
-import { code } from './views/text.js';
+import { code, slackDate } from './views/text.js';
 
 /**
  * How long a revoke may run before its modal submission is acknowledged anyway; Slack allows
@@ -24,7 +25,10 @@ import { code } from './views/text.js';
  */
 const REVOKE_ACK_BUDGET_MS = 2_000;
 
-/** Revoke on the security channel's grant card, Release now on the requester's grant DM. */
+/**
+ * Revoke on the security channel's grant card; Release now, and Get password for a login made
+ * for the request, on the requester's grant DM.
+ */
 export function registerGrantButtons(app: App, deps: Deps): void {
   const notifier = createNotifier(deps, app.client);
   // A click on a button of an ended grant: show its final state wherever it was posted.
@@ -100,6 +104,28 @@ export function registerGrantButtons(app: App, deps: Deps): void {
       await answerPrivately(
         { respond, client, body },
         `:lock: ${code(request.id)} is now ${describeState(request.state)}; the access was removed.`,
+        log,
+      );
+    } catch (error) {
+      if (error instanceof Conflict) await refreshMessages(requestId, log);
+      await answerPrivately({ respond, client, body }, userMessageFor(error, log), log);
+    }
+  });
+
+  // The link goes to the requester alone (an ephemeral answer); the password only on the page.
+  app.action(grantActionIds.credential, async ({ ack, body, client, respond }) => {
+    await ack();
+    const parsed = blockActionSchema.safeParse(body);
+    if (!parsed.success) return void deps.logger.warn('malformed credential action');
+    const userId = parsed.data.user.id;
+    const requestId = parsed.data.actions[0].value;
+    const log = deps.logger.child({ requestId, userId });
+    try {
+      const pickup = await createPickup(deps, requestId, userId);
+      await answerPrivately(
+        { respond, client, body },
+        `:key: <${pickup.url}|Open this link> to see the password of ${code(pickup.login)} for ${code(requestId)}. ` +
+          `It works once, until ${slackDate(pickup.expiresAt)}, and the password it shows replaces any earlier one.`,
         log,
       );
     } catch (error) {

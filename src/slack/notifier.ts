@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import { approvalDeadlinesFor, waitingApprovers } from '../app/approval-timeout.js';
 import { approvalLevelsFor } from '../app/approvers.js';
+import { perRequestLoginOf } from '../app/credentials.js';
 import type { Deps, NotificationKind } from '../app/deps.js';
 import { snapshotOf } from '../app/grant-snapshot.js';
 import { findRequest, findRequestWithMessages, type RequestWithApprovals } from '../app/queries.js';
@@ -64,7 +65,12 @@ export function createNotifier(deps: Deps, client: WebClient) {
       const view = grantView(request, deps.policy.resources[request.resource]?.approvals?.length ?? 1);
       return { text: grantCardSummary(view), blocks: grantCardBlocks(view) };
     }
-    if (place.purpose === 'requester') return requesterGrantMessage(grantView(request));
+    if (place.purpose === 'requester') {
+      return requesterGrantMessage({
+        ...grantView(request),
+        perRequestLogin: perRequestLoginOf(deps, request),
+      });
+    }
     if (place.purpose === 'reminder') {
       return approvalReminder({
         ...request,

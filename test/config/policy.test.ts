@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/env.js';
-import { idleRecallProblems, type Policy, parsePolicy } from '../../src/config/policy.js';
+import {
+  idleRecallProblems,
+  type Policy,
+  parsePolicy,
+  perRequestLoginResources,
+  requirePublicUrl,
+} from '../../src/config/policy.js';
 import { specExamplePolicy } from '../support/spec-example-policy.js';
 
 const env = { PROD_DB_ADMIN_URL: 'postgresql://jit_admin:pw@prod-db:5432/app' };
@@ -363,6 +369,24 @@ describe('recallAfterIdle', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(
       /^resources\.prod-db-write\.recallAfterIdle: provider "proddb" \(type ticketing\)/,
+    );
+  });
+});
+
+describe('login: per-request', () => {
+  it('is listed as needing the public URL, and only on postgres resources that set it', () => {
+    expect(
+      perRequestLoginResources(parsePolicy(variant('resources.prod-db-write.grant.login', 'own'), env)),
+    ).toEqual([]);
+    const policy = parsePolicy(variant('resources.prod-db-write.grant.login', 'per-request'), env);
+    expect(perRequestLoginResources(policy)).toEqual(['prod-db-write']);
+    expect(() => requirePublicUrl(policy, undefined)).toThrow(/JIT_PUBLIC_URL is required: prod-db-write/);
+    expect(() => requirePublicUrl(policy, 'https://jit.example.com/')).not.toThrow();
+  });
+
+  it('refuses another value, naming the key path', () => {
+    expect(errorOf(variant('resources.prod-db-write.grant.login', 'shared'))).toContain(
+      'resources.prod-db-write.grant.login',
     );
   });
 });

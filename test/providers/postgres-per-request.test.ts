@@ -30,7 +30,12 @@ function target(identity = `carol_${suffix}`, expiresAt = new Date(Date.now() + 
 }
 
 async function roleRow(login: string) {
-  const { rows } = await admin.query<{ canlogin: boolean; until: Date | null; member: boolean; mark: string }>(
+  const { rows } = await admin.query<{
+    canlogin: boolean;
+    until: Date | null;
+    member: boolean;
+    mark: string;
+  }>(
     `SELECT r.rolcanlogin AS canlogin, r.rolvaliduntil AS until,
             pg_has_role(r.oid, $2, 'MEMBER') AS member, shobj_description(r.oid, 'pg_authid') AS mark
        FROM pg_roles r WHERE r.rolname = $1`,
@@ -179,6 +184,21 @@ describe('postgres per-request logins', () => {
     expect(found).toEqual({ requestId: grant.requestId, expiresAt: grant.expiresAt, ref: `login/${login}` });
     await provider.removeManaged?.(found as NonNullable<typeof found>);
     expect(await roleRow(login)).toBeNull();
+  });
+
+  it('does not list marked logins of roles it does not hand out (another bot on the cluster)', async () => {
+    const grant = target();
+    await provider.grant(grant);
+    const login = provider.loginFor?.(grant) as string;
+    const other = createPostgresProvider(
+      { url: 'postgresql://jit_granter:jit_granter@127.0.0.1:5432/jit' },
+      { connectTimeoutMs: 2_000 },
+    );
+    try {
+      expect((await other.listManaged?.())?.map((m) => m.ref)).not.toContain(`login/${login}`);
+    } finally {
+      await other.close();
+    }
   });
 
   it('counts the sessions of the login made for the request', async () => {

@@ -42,12 +42,18 @@ export interface GrantView {
   expiresAt: Date | null;
   endedAt: Date | null;
   endReason: string | null;
+  /**
+   * The login made for this request when the grant is one (PostgreSQL `login: per-request`): the
+   * requester's DM names it and offers its password through the bot's own page.
+   */
+  perRequestLogin?: string | null;
 }
 
 export const grantActionIds = {
   revoke: 'jit.revoke',
   release: 'jit.release',
   extend: 'jit.extend',
+  credential: 'jit.credential',
 } as const;
 
 const stateEmoji: Partial<Record<RequestState, string>> = {
@@ -151,9 +157,20 @@ export function requesterGrantMessage(view: GrantView): Message {
     );
   }
   const until = view.expiresAt ? slackDate(view.expiresAt) : 'further notice';
+  const login = view.perRequestLogin;
+  const as = login
+    ? `as ${code(escapeText(login))}, a login made for this request that the database itself refuses after that. ` +
+      'Get its password with *Get password*: it is shown once, on the bot’s own page, never here'
+    : `as ${code(escapeText(view.identity))}`;
   const text =
-    `:unlock: ${code(view.id)}: you have ${code(view.resource)} until ${until}, as ${code(escapeText(view.identity))}. ` +
+    `:unlock: ${code(view.id)}: you have ${code(view.resource)} until ${until}, ${as}. ` +
     `Release it when you are done (or \`/jit release ${view.id}\`).`;
+  const credentialButton = {
+    type: 'button',
+    action_id: grantActionIds.credential,
+    text: { type: 'plain_text', text: 'Get password' },
+    value: view.id,
+  };
   return {
     text,
     blocks: [
@@ -176,6 +193,7 @@ export function requesterGrantMessage(view: GrantView): Message {
             text: { type: 'plain_text', text: 'Extend' },
             value: view.id,
           },
+          ...(login ? [credentialButton] : []),
         ],
       },
     ],
