@@ -25,6 +25,7 @@ import { createRevocationsFirst } from './jobs/revocations-first.js';
 import { startRevokeWorker } from './jobs/revoke.js';
 import type { WorkerSettings } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
+import { createOnCallSchedules } from './oncall/schedules.js';
 import { createProviders } from './providers/registry.js';
 import { registerActions } from './slack/actions.js';
 import { createSlackApp, startSlackApp } from './slack/app.js';
@@ -127,6 +128,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       ...options.limits,
     }),
     publicUrl: env.JIT_PUBLIC_URL,
+    ...(policy.onCall ? { onCall: createOnCallSchedules(policy.onCall) } : {}),
   };
   registerCommands(app, deps);
   registerActions(app, deps);

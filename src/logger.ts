@@ -18,6 +18,8 @@ export const redactPaths = [
   '*.url',
   'connectionString',
   '*.connectionString',
+  'apiKey',
+  '*.apiKey',
   'headers.authorization',
   '*.headers.authorization',
   'headers["x-slack-signature"]',

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Policy } from '../config/policy.js';
+import type { OnCallSchedule } from '../config/policy-schema.js';
 import type { RequestState } from '../domain/lifecycle.js';
 import type { PrismaClient } from '../generated/prisma/client.js';
 import type { Provider } from './provider.js';
@@ -19,6 +20,13 @@ export interface Deps {
   limits: Limits;
   /** `JIT_PUBLIC_URL`: where people reach the bot's own pages (the credential page). */
   publicUrl?: string;
+  /** On-call schedules (`onCall:` in the policy file), for `autoApprove[].requesterOnCall`. */
+  onCall?: OnCallSchedules;
+}
+
+export interface OnCallSchedules {
+  /** The emails (lower case) of whoever is on call in the schedule now; throws when it cannot tell. */
+  onCallNow(schedule: OnCallSchedule): Promise<ReadonlySet<string>>;
 }
 
 /**

@@ -25,6 +25,7 @@ import {
   waitingApprovers,
 } from './extension-record.js';
 import { freezesCovering } from './freeze.js';
+import { onCallAnswers } from './on-call.js';
 import { moveExpiryOnTarget } from './target-expiry.js';
 import { lockRequest, type Tx } from './transition.js';
 
@@ -152,7 +153,7 @@ async function requesterContext(
   request: AccessRequest,
 ): Promise<RequesterContext> {
   const userId = request.requesterId;
-  const groupIds = [...new Set(resource.autoApprove.flatMap((entry) => entry.requesterIn.groups))];
+  const groupIds = [...new Set(resource.autoApprove.flatMap((entry) => entry.requesterIn?.groups ?? []))];
   const [user, memberships, freezes] = await Promise.all([
     deps.directory.user(userId),
     Promise.all(
@@ -170,6 +171,7 @@ async function requesterContext(
     // The hourly request limit counts requests; asking for more time is not a new request.
     recentRequests: 0,
     freezes: freezes.map((f) => ({ scope: f.scope, target: f.target, reason: f.reason })),
+    onCall: await onCallAnswers(deps, resource, user),
   };
 }
 

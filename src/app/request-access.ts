@@ -8,6 +8,7 @@ import {
   checkDuration,
   checkReason,
   decideRequest,
+  type OnCallAnswer,
   type PolicyDecision,
 } from '../domain/policy.js';
 import { type AccessRequest, Prisma } from '../generated/prisma/client.js';
@@ -19,6 +20,7 @@ import { followUps } from './follow-ups.js';
 import { freezesCovering } from './freeze.js';
 import { type GrantSnapshot, snapshotFromPolicy } from './grant-snapshot.js';
 import { auditIdentityRefusal, requesterIdentity } from './identity.js';
+import { onCallAnswers } from './on-call.js';
 import { applyTransition, type TransitionInput, type Tx } from './transition.js';
 
 export interface AccessRequestInput {
@@ -60,7 +62,10 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
   });
   await checkTargetIdentity(deps, user.id, input.resource, snapshot, identity);
   const approvable = checkApprovable(await approvalLevelsFor(deps, resource), user.id);
-  const groups = await autoApproveGroupsOf(deps, resource, user.id);
+  const [groups, onCall] = await Promise.all([
+    autoApproveGroupsOf(deps, resource, user.id),
+    onCallAnswers(deps, resource, user),
+  ]);
 
   const now = deps.clock.now();
   const freezes = await freezesCovering(deps, { resource: input.resource, requesterId: user.id });
@@ -73,7 +78,7 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
       resource,
       deps.policy,
       { durationSec },
-      { userId: user.id, groups, isGuest: user.isGuest, at: now, recentRequests, freezes },
+      { userId: user.id, groups, isGuest: user.isGuest, at: now, recentRequests, freezes, onCall },
     );
     // Only a request that waits for people needs people able to approve it; refusing it here
     // rolls the transaction back, so nothing is written.
@@ -81,16 +86,22 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
     return decision;
   };
 
-  const { request, auditIds } = await createWithFreshId(deps, now, decide, {
-    requesterId: user.id,
-    resource: input.resource,
-    reason,
-    durationSec,
-    identity,
-    grantSnapshot: snapshot as Prisma.InputJsonObject,
-    channelId: input.channelId ?? null,
-    createdAt: now,
-  });
+  const { request, auditIds } = await createWithFreshId(
+    deps,
+    now,
+    decide,
+    {
+      requesterId: user.id,
+      resource: input.resource,
+      reason,
+      durationSec,
+      identity,
+      grantSnapshot: snapshot as Prisma.InputJsonObject,
+      channelId: input.channelId ?? null,
+      createdAt: now,
+    },
+    onCallDetails(onCall),
+  );
   deps.metrics.requestCreated();
   const log = deps.logger.child({ requestId: request.id, resource: request.resource });
   if (request.state === 'denied') {
@@ -157,13 +168,28 @@ async function checkTargetIdentity(
   }
 }
 
+/**
+ * What the on-call schedules said, for the `request.created` event: the security team sees who was
+ * on call, who was not, and which schedule could not be asked. Nothing for resources without.
+ */
+function onCallDetails(answers: ReadonlyMap<number, OnCallAnswer>): Record<string, unknown> {
+  if (answers.size === 0) return {};
+  return {
+    onCall: [...answers].map(([index, answer]) => ({
+      rule: `autoApprove[${index}]`,
+      schedule: answer.where,
+      ...('unknown' in answer ? { unknown: answer.unknown } : { onCall: answer.onCall }),
+    })),
+  };
+}
+
 /** The user groups named by the resource's autoApprove rules that the requester is in. */
 async function autoApproveGroupsOf(
   deps: Pick<Deps, 'directory'>,
   resource: ResourcePolicy,
   userId: string,
 ): Promise<Set<string>> {
-  const named = [...new Set(resource.autoApprove.flatMap((rule) => rule.requesterIn.groups))];
+  const named = [...new Set(resource.autoApprove.flatMap((rule) => rule.requesterIn?.groups ?? []))];
   const members = await Promise.all(named.map((group) => deps.directory.groupMembers(group)));
   return new Set(named.filter((_, i) => members[i]?.includes(userId)));
 }
@@ -242,6 +268,7 @@ async function createWithFreshId(
   now: Date,
   decide: Decide,
   data: NewRequest,
+  moreDetails: Record<string, unknown> = {},
 ): Promise<{ request: AccessRequest; auditIds: bigint[] }> {
   for (let attempt = 0; ; attempt++) {
     const id = newRequestId(deps.randomBytes);
@@ -264,6 +291,7 @@ async function createWithFreshId(
               reason: data.reason,
               identity: data.identity,
               ...(reviewRule ? { reviewRule } : {}),
+              ...moreDetails,
             },
           },
           now,

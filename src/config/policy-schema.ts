@@ -58,10 +58,53 @@ const approvalLevelSchema = z.strictObject({
   count: z.number().int().min(1).default(1),
 });
 
-const autoApproveSchema = z.strictObject({
-  requesterIn: principalsSchema,
-  maxDuration: durationSchema.optional(),
-  businessHoursOnly: z.boolean().default(false),
+/** Whose on-call schedule an autoApprove rule asks: `{ pagerduty: { schedule: P123ABC } }`. */
+const onCallScheduleSchema = z.union([
+  z.strictObject({
+    pagerduty: z.strictObject({
+      schedule: z.string().regex(/^P[A-Z0-9]{5,}$/, 'must be a PagerDuty schedule id like PABC123'),
+    }),
+  }),
+  z.strictObject({
+    opsgenie: z.strictObject({
+      schedule: z.string().regex(/^[A-Za-z0-9 _.-]{1,100}$/, 'must be an Opsgenie schedule name or id'),
+    }),
+  }),
+]);
+export type OnCallSchedule = z.output<typeof onCallScheduleSchema>;
+
+const autoApproveSchema = z
+  .strictObject({
+    requesterIn: principalsSchema.optional(),
+    /** Only while the requester is on call in this schedule, asked when the request is made. */
+    requesterOnCall: onCallScheduleSchema.optional(),
+    maxDuration: durationSchema.optional(),
+    businessHoursOnly: z.boolean().default(false),
+  })
+  .refine((rule) => rule.requesterIn !== undefined || rule.requesterOnCall !== undefined, {
+    message: 'needs requesterIn, requesterOnCall or both: a rule must say whom it approves',
+  });
+
+/** Where on-call schedules are asked (top-level `onCall:`). Tokens usually come as ${ENV}. */
+const onCallSchema = z.strictObject({
+  pagerduty: z
+    .strictObject({
+      /** A REST API key (read-only is enough). */
+      token: z.string().min(1),
+      apiUrl: z.url({ protocol: /^https?$/ }).default('https://api.pagerduty.com'),
+    })
+    .optional(),
+  opsgenie: z
+    .strictObject({
+      /** An API key with read access (Configuration access is not needed). */
+      apiKey: z.string().min(1),
+      apiUrl: z.url({ protocol: /^https?$/ }).default('https://api.opsgenie.com'),
+    })
+    .optional(),
+  /** How long an answer of a schedule is reused; short, so a hand-over takes effect soon. */
+  cacheFor: durationSchema.default(60),
+  /** How long to wait for the schedule API before asking people instead. */
+  timeout: durationSchema.default(3),
 });
 
 const optOutAction = z.enum(['review', 'deny']);
@@ -99,28 +142,45 @@ const resourceSchema = z
 
 export const resourceNamePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
-export const policySchema = z.strictObject({
-  timezone: timezone.default('UTC'),
-  securityChannel: slackChannelId,
-  admins: principalsSchema,
-  /** Default identity policy for providers without their own `identity:`. */
-  identity: identityPolicySchema.optional(),
-  businessHours: z
-    .strictObject({
-      days: z.array(weekday).min(1),
-      from: clockTime,
-      to: clockTime,
-    })
-    .default({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '19:00' }),
-  providers: z.record(
-    z.string().regex(resourceNamePattern, 'provider names are lower-case letters, digits, - and _'),
-    providerConfigSchema,
-  ),
-  resources: z.record(
-    z.string().regex(resourceNamePattern, 'resource names are lower-case letters, digits, - and _'),
-    resourceSchema,
-  ),
-});
+export const policySchema = z
+  .strictObject({
+    timezone: timezone.default('UTC'),
+    securityChannel: slackChannelId,
+    admins: principalsSchema,
+    /** Default identity policy for providers without their own `identity:`. */
+    identity: identityPolicySchema.optional(),
+    businessHours: z
+      .strictObject({
+        days: z.array(weekday).min(1),
+        from: clockTime,
+        to: clockTime,
+      })
+      .default({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '19:00' }),
+    onCall: onCallSchema.optional(),
+    providers: z.record(
+      z.string().regex(resourceNamePattern, 'provider names are lower-case letters, digits, - and _'),
+      providerConfigSchema,
+    ),
+    resources: z.record(
+      z.string().regex(resourceNamePattern, 'resource names are lower-case letters, digits, - and _'),
+      resourceSchema,
+    ),
+  })
+  .superRefine((policy, ctx) => {
+    for (const [name, resource] of Object.entries(policy.resources)) {
+      resource.autoApprove.forEach((rule, i) => {
+        const service =
+          rule.requesterOnCall && ('pagerduty' in rule.requesterOnCall ? 'pagerduty' : 'opsgenie');
+        if (service && !policy.onCall?.[service]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['resources', name, 'autoApprove', i, 'requesterOnCall'],
+            message: `asks ${service}, but the policy file has no onCall.${service} block`,
+          });
+        }
+      });
+    }
+  });
 
 export type Policy = z.output<typeof policySchema>;
 export type ResourcePolicy = Policy['resources'][string];

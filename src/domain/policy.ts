@@ -244,7 +244,10 @@ export interface PrincipalList {
 }
 
 export interface AutoApproveRule {
-  requesterIn: PrincipalList;
+  /** Absent: anyone (the rule's other conditions still apply). */
+  requesterIn?: PrincipalList | undefined;
+  /** Present: the requester must be on call there; `RequesterContext.onCall` has the answer. */
+  requesterOnCall?: object | undefined;
   /** Seconds. For an extension it bounds the grant's total, not only what is added. */
   maxDuration?: number | undefined;
   businessHoursOnly?: boolean | undefined;
@@ -268,7 +271,15 @@ export interface RequesterContext {
   recentRequests: number;
   /** Standing freezes covering this user and resource. */
   freezes: ReadonlyArray<{ scope: string; target: string; reason: string }>;
+  /**
+   * For each autoApprove rule (by index) with `requesterOnCall`: what its schedule said when the
+   * request was made. A rule without an answer does not apply.
+   */
+  onCall?: ReadonlyMap<number, OnCallAnswer>;
 }
+
+/** Whether the requester is on call in a rule's schedule (`where`: "PagerDuty schedule P123"). */
+export type OnCallAnswer = { where: string; onCall: boolean } | { where: string; unknown: string };
 
 export type PolicyDecision =
   | { outcome: 'deny'; rule: string; reasons: string[]; instead: string }
@@ -438,15 +449,25 @@ function checkAutoApprove(
   sizing: Sizing,
 ): AutoApproveCheck {
   const check: AutoApproveCheck = { rule: `autoApprove[${index}]`, met: [], missed: [] };
-  const group = rule.requesterIn.groups.find((g) => context.groups.has(g));
-  if (rule.requesterIn.users.includes(context.userId)) {
-    check.met.push(`the requester (${context.userId}) is listed in its users`);
-  } else if (group !== undefined) {
-    check.met.push(`the requester is in user group ${group}`);
-  } else {
-    check.missed.push(
-      `the requester (${context.userId}) is in none of its users or groups (${describePrincipals(rule.requesterIn)})`,
-    );
+  if (rule.requesterIn) {
+    const group = rule.requesterIn.groups.find((g) => context.groups.has(g));
+    if (rule.requesterIn.users.includes(context.userId)) {
+      check.met.push(`the requester (${context.userId}) is listed in its users`);
+    } else if (group !== undefined) {
+      check.met.push(`the requester is in user group ${group}`);
+    } else {
+      check.missed.push(
+        `the requester (${context.userId}) is in none of its users or groups (${describePrincipals(rule.requesterIn)})`,
+      );
+    }
+  }
+  if (rule.requesterOnCall) {
+    const answer = context.onCall?.get(index);
+    if (!answer) check.missed.push('its on-call schedule was not asked');
+    else if ('unknown' in answer) {
+      check.missed.push(`${answer.where} could not be asked (${answer.unknown}), so people decide`);
+    } else if (answer.onCall) check.met.push(`the requester is on call in ${answer.where}`);
+    else check.missed.push(`the requester is not on call in ${answer.where}`);
   }
   if (rule.maxDuration !== undefined) {
     const max = formatDuration(rule.maxDuration);

@@ -390,3 +390,35 @@ describe('login: per-request', () => {
     );
   });
 });
+
+describe('autoApprove requesterOnCall', () => {
+  const onCallRule = [{ requesterOnCall: { pagerduty: { schedule: 'PABC123' } } }];
+
+  it('is read with the onCall block it asks, and its defaults', () => {
+    const withRule = JSON.parse(variant('resources.prod-db-write.autoApprove', onCallRule));
+    withRule.onCall = { pagerduty: { token: 'pd-token' } };
+    const policy = parsePolicy(JSON.stringify(withRule), env);
+    expect(policy.onCall).toEqual({
+      pagerduty: { token: 'pd-token', apiUrl: 'https://api.pagerduty.com' },
+      cacheFor: 60,
+      timeout: 3,
+    });
+    expect(policy.resources['prod-db-write']?.autoApprove[0]?.requesterOnCall).toEqual(
+      onCallRule[0]?.requesterOnCall,
+    );
+  });
+
+  it('refuses a rule that asks a service the file does not configure, naming the key path', () => {
+    expect(errorOf(variant('resources.prod-db-write.autoApprove', onCallRule))).toContain(
+      'resources.prod-db-write.autoApprove.0.requesterOnCall: asks pagerduty, but the policy file has no onCall.pagerduty block',
+    );
+  });
+
+  it('refuses a rule that names nobody, and a schedule id of the wrong shape', () => {
+    expect(errorOf(variant('resources.prod-db-write.autoApprove', [{ maxDuration: '1h' }]))).toContain(
+      'needs requesterIn, requesterOnCall or both',
+    );
+    const bad = [{ requesterOnCall: { pagerduty: { schedule: 'not an id' } } }];
+    expect(errorOf(variant('resources.prod-db-write.autoApprove', bad))).toContain('PagerDuty schedule id');
+  });
+});

@@ -123,6 +123,8 @@ export interface HarnessOptions {
   logger?: Logger;
   /** Extra providers, YAML indented for the `providers:` block. */
   extraProviders?: string;
+  /** Extra top-level keys of the policy file (`onCall:`…), YAML at column 0. */
+  extraPolicy?: string;
 }
 
 /** A port free right now, on every interface (as Bolt's Socket Mode server listens). */
@@ -144,12 +146,13 @@ function ackAsResponse(ack: SocketAck): SlackHttpResponse {
   return { status: 200, body, headers: new Headers(body ? { 'content-type': 'application/json' } : {}) };
 }
 
-function policyYaml(role: string, extra: string, extraProviders = ''): string {
+function policyYaml(role: string, extra: string, extraProviders = '', extraPolicy = ''): string {
   return `
 timezone: UTC
 securityChannel: ${securityChannel}
 admins: { users: [${users.sec}] }
 identity: { emailDomains: [example.com] }
+${extraPolicy}
 providers:
   proddb:
     type: postgres
@@ -195,7 +198,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   fake.setGroup('S0DBA', [users.carol]);
 
   const adminUrl = 'postgresql://jit_granter:jit_granter@127.0.0.1:5432/jit';
-  let policyText = policyYaml(role, options.extraResources ?? '', options.extraProviders);
+  let policyText = policyYaml(
+    role,
+    options.extraResources ?? '',
+    options.extraProviders,
+    options.extraPolicy,
+  );
   const policyEnv = { PROD_DB_ADMIN_URL: adminUrl, ...options.env };
   let policy = parsePolicy(policyText, policyEnv);
   const socketMode = options.socketMode === true;
