@@ -45,7 +45,7 @@ export function approvalDeadlinesFor(
 
 /** What a deadline job did; `not-due` asks the job to come back at `dueAt`. */
 export type DeadlineOutcome =
-  | { outcome: 'timed-out' | 'reminded' | 'nothing-to-do' }
+  | { outcome: 'timed-out' | 'reminded' | 'escalated' | 'nothing-to-do' }
   | { outcome: 'not-due'; dueAt: Date };
 
 const nothingToDo: DeadlineOutcome = { outcome: 'nothing-to-do' };
@@ -138,7 +138,7 @@ export async function waitingApprovers(
 ): Promise<{ level: number; approverIds: string[] } | null> {
   const resource = deps.policy.resources[request.resource];
   if (!resource) return null;
-  const levels = await approvalLevelsFor(deps, resource);
+  const levels = await approvalLevelsFor(deps, resource, request.escalatedLevels);
   const level = currentLevel(levels, request.approvals);
   if (level === null) return null;
   const approved = new Set(request.approvals.map((a) => a.approverId));
@@ -146,4 +146,82 @@ export async function waitingApprovers(
     (id) => id !== request.requesterId && !approved.has(id),
   );
   return { level, approverIds };
+}
+
+/**
+ * When the level now waiting escalates: `escalateAfter` past the moment it started waiting (the
+ * request's creation for the first level, the approval that completed the level before for the
+ * others). Null when nothing is waiting, the level has no `escalateAfter`, or it escalated already.
+ */
+export function escalationDueAt(
+  policy: Pick<Policy, 'resources'>,
+  request: Pick<RequestWithApprovals, 'resource' | 'createdAt' | 'escalatedLevels'> & {
+    approvals: ReadonlyArray<{ level: number; createdAt: Date }>;
+  },
+): { level: number; dueAt: Date } | null {
+  const resource = policy.resources[request.resource];
+  if (!resource) return null;
+  const level = waitingLevel(resource.approvals, request.approvals);
+  const after = level === null ? undefined : resource.approvals[level]?.escalateAfter;
+  if (level === null || after === undefined || request.escalatedLevels.includes(level)) return null;
+  const previous = request.approvals.filter((a) => a.level === level - 1).map((a) => a.createdAt.getTime());
+  const start = level === 0 || previous.length === 0 ? request.createdAt.getTime() : Math.max(...previous);
+  return { level, dueAt: new Date(start + after * 1000) };
+}
+
+/** The first level with fewer approvals than it needs, by the counts alone. */
+function waitingLevel(
+  levels: ReadonlyArray<{ count: number }>,
+  approvals: ReadonlyArray<{ level: number }>,
+): number | null {
+  const index = levels.findIndex((level, i) => approvals.filter((a) => a.level === i).length < level.count);
+  return index === -1 ? null : index;
+}
+
+/**
+ * Asks a level's `escalateTo` approvers too, when the level was not decided within its
+ * `escalateAfter`: recorded on the request (`escalatedLevels`, which makes them approvers of that
+ * level) and audited in one transaction, then the new approvers get the approval DM and the
+ * messages already posted show the escalation. The first approvers keep their buttons.
+ */
+export async function escalateRequest(deps: Deps, requestId: string): Promise<DeadlineOutcome> {
+  const result = await deps.db.$transaction(async (tx) => {
+    const locked = await lockRequest(tx, requestId);
+    if (locked.state !== 'pending') return nothingToDo;
+    const approvals = await tx.approval.findMany({ where: { requestId } });
+    const due = escalationDueAt(deps.policy, { ...locked, approvals });
+    if (!due) return nothingToDo;
+    const now = deps.clock.now();
+    if (due.dueAt > now) return { outcome: 'not-due' as const, dueAt: due.dueAt };
+    const level = deps.policy.resources[locked.resource]?.approvals[due.level];
+    const request = await tx.accessRequest.update({
+      where: { id: requestId },
+      data: { escalatedLevels: { push: due.level }, version: { increment: 1 } },
+      include: { approvals: true },
+    });
+    const auditId = await appendAuditEvent(
+      tx,
+      {
+        requestId,
+        actor: systemActor,
+        action: 'request.escalated',
+        fromState: 'pending',
+        toState: 'pending',
+        details: {
+          level: due.level + 1,
+          escalateAfter: formatDuration(level?.escalateAfter ?? 0),
+          escalateTo: { users: level?.escalateTo?.users ?? [], groups: level?.escalateTo?.groups ?? [] },
+        },
+      },
+      now,
+    );
+    return { request, auditId };
+  });
+  if ('outcome' in result) return result;
+  const { request, auditId } = result;
+  deps.logger.info({ requestId, level: request.escalatedLevels.at(-1) }, 'approval level escalated');
+  await afterCommit(deps, requestId, [
+    () => deps.jobs.notify(request, ['ask-approvers', 'refresh'], [auditId]),
+  ]);
+  return { outcome: 'escalated' };
 }

@@ -34,7 +34,7 @@ export async function approveRequest(
   const found = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
   if (!found) throw new NotFound(`No request ${requestId}.`);
   const resource = resourcePolicy(deps, found.resource);
-  const levels = await approvalLevelsFor(deps, resource);
+  const levels = await approvalLevelsFor(deps, resource, found.escalatedLevels);
   if (found.state === 'pending') await checkApprover(deps, found, resource, approverId);
 
   const result = await deps.db.$transaction(async (tx) => {

@@ -12,15 +12,23 @@ export async function resolvePrincipals(
   return new Set([...principals.users, ...groups.flat()]);
 }
 
+/**
+ * Who may approve each level. `escalated` (a request's `escalatedLevels`): levels not decided in
+ * time, whose `escalateTo` approvers may approve as well as `from`.
+ */
 export async function approvalLevelsFor(
   deps: Pick<Deps, 'directory'>,
   resource: ResourcePolicy,
+  escalated: readonly number[] = [],
 ): Promise<ResolvedLevel[]> {
   return Promise.all(
-    resource.approvals.map(async (level) => ({
-      approvers: await resolvePrincipals(deps, level.from),
-      count: level.count,
-    })),
+    resource.approvals.map(async (level, i) => {
+      const approvers = await resolvePrincipals(deps, level.from);
+      if (level.escalateTo && escalated.includes(i)) {
+        for (const id of await resolvePrincipals(deps, level.escalateTo)) approvers.add(id);
+      }
+      return { approvers, count: level.count };
+    }),
   );
 }
 

@@ -15,7 +15,7 @@ export async function denyRequest(
   const reason = checked(checkReason(input.reason));
   const found = await deps.db.accessRequest.findUnique({ where: { id: input.requestId } });
   if (!found) throw new NotFound(`No request ${input.requestId}.`);
-  const levels = await approvalLevelsFor(deps, resourcePolicy(deps, found.resource));
+  const levels = await approvalLevelsFor(deps, resourcePolicy(deps, found.resource), found.escalatedLevels);
   const allowed = checkDenier(levels, input.approverId, found.requesterId);
   if (!allowed.ok) throw new NotAllowed(sentence(allowed.reason));
 

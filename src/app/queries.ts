@@ -55,7 +55,7 @@ export async function listAwaitingApprover(
   for (const request of pending) {
     const resource = deps.policy.resources[request.resource];
     if (!resource) continue;
-    const levels = await approvalLevelsFor(deps, resource);
+    const levels = await approvalLevelsFor(deps, resource, request.escalatedLevels);
     const level = currentLevel(levels, request.approvals);
     if (level !== null && levels[level]?.approvers.has(approverId)) mine.push(request);
     if (mine.length >= limit) break;

@@ -53,10 +53,18 @@ export const principalsSchema = z
     message: 'must name at least one user or group',
   });
 
-const approvalLevelSchema = z.strictObject({
-  from: principalsSchema,
-  count: z.number().int().min(1).default(1),
-});
+const approvalLevelSchema = z
+  .strictObject({
+    from: principalsSchema,
+    count: z.number().int().min(1).default(1),
+    /** When the level is not decided this long after it started waiting, `escalateTo` is asked too. */
+    escalateAfter: durationSchema.optional(),
+    /** Fallback approvers of the level, asked as well (the first keep their buttons). */
+    escalateTo: principalsSchema.optional(),
+  })
+  .refine((level) => (level.escalateAfter === undefined) === (level.escalateTo === undefined), {
+    message: 'escalateAfter and escalateTo go together',
+  });
 
 /** Whose on-call schedule an autoApprove rule asks: `{ pagerduty: { schedule: P123ABC } }`. */
 const onCallScheduleSchema = z.union([
@@ -138,6 +146,17 @@ const resourceSchema = z
     if (r.duration.min !== undefined && r.duration.min > r.duration.default) {
       ctx.addIssue({ code: 'custom', path: ['duration', 'min'], message: 'must not exceed default' });
     }
+    // The same default as approval-timeout.ts: one hour.
+    const timeout = r.approvalTimeout ?? 3600;
+    r.approvals.forEach((level, i) => {
+      if (level.escalateAfter !== undefined && level.escalateAfter >= timeout) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['approvals', i, 'escalateAfter'],
+          message: 'must be shorter than the approvalTimeout (default 1h): the request would time out first',
+        });
+      }
+    });
   });
 
 export const resourceNamePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;

@@ -2,6 +2,8 @@ import { DelayedError, type Job } from 'bullmq';
 import {
   approvalDeadlinesFor,
   type DeadlineOutcome,
+  escalateRequest,
+  escalationDueAt,
   remindApprovers,
   timeOutRequest,
 } from '../app/approval-timeout.js';
@@ -17,15 +19,16 @@ import {
 import { startWorker, type WorkerSettings } from './workers.js';
 
 /**
- * Reminds approvers at half the approval timeout and times out what nobody decided, as delayed
- * jobs `remind-<id>` and `timeout-<id>`. An extension's deadlines need only a row in this table
+ * Reminds approvers at half the approval timeout, escalates a level not decided within its
+ * `escalateAfter`, and times out what nobody decided, as delayed jobs `remind-<id>`,
+ * `escalate-<id>` and `timeout-<id>`. An extension's deadlines need only a row in this table
  * (and a sweep over pending extensions, like the one over requests below).
  */
 const steps: Record<
   ApprovalSubject,
   Record<ApprovalStep, (deps: Deps, id: string) => Promise<DeadlineOutcome>>
 > = {
-  request: { remind: remindApprovers, timeout: timeOutRequest },
+  request: { remind: remindApprovers, timeout: timeOutRequest, escalate: escalateRequest },
 };
 
 export function startApprovalTimeoutWorker(deps: Deps, settings: WorkerSettings) {
@@ -50,7 +53,14 @@ export function startApprovalTimeoutWorker(deps: Deps, settings: WorkerSettings)
 export async function ensureApprovalDeadlines(deps: Deps, queues: Queues, settled: Date): Promise<number> {
   const pending = await deps.db.accessRequest.findMany({
     where: { state: 'pending', createdAt: { lt: settled } },
-    select: { id: true, resource: true, createdAt: true, remindedAt: true },
+    select: {
+      id: true,
+      resource: true,
+      createdAt: true,
+      remindedAt: true,
+      escalatedLevels: true,
+      approvals: { select: { level: true, createdAt: true } },
+    },
   });
   const now = deps.clock.now();
   let changed = 0;
@@ -58,6 +68,9 @@ export async function ensureApprovalDeadlines(deps: Deps, queues: Queues, settle
     const { remindAt, timeoutAt } = approvalDeadlinesFor(deps.policy, request);
     const due: Array<[ApprovalStep, Date]> = [['timeout', timeoutAt]];
     if (!request.remindedAt) due.push(['remind', remindAt]);
+    // The level now waiting, if it escalates and has not: one job per request, re-added per level.
+    const escalation = escalationDueAt(deps.policy, request);
+    if (escalation) due.push(['escalate', escalation.dueAt]);
     for (const [step, at] of due) {
       if (await ensureStep(queues, { subject: 'request', id: request.id, step }, at, now)) changed++;
     }

@@ -1,6 +1,6 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { approvalDeadlinesFor } from '../app/approval-timeout.js';
+import { approvalDeadlinesFor, escalationDueAt } from '../app/approval-timeout.js';
 import type { JobQueue, NotificationKind, NotifySubject } from '../app/deps.js';
 import type { Policy } from '../config/policy.js';
 
@@ -46,7 +46,7 @@ export type RecallJob = Record<string, never>;
 export type DriftJob = Record<string, never>;
 /** What waits for approval; extensions are meant to join as a second subject. */
 export type ApprovalSubject = 'request';
-export type ApprovalStep = 'remind' | 'timeout';
+export type ApprovalStep = 'remind' | 'timeout' | 'escalate';
 export type ApprovalJob = { subject: ApprovalSubject; id: string; step: ApprovalStep };
 
 export interface Queues {
@@ -223,10 +223,22 @@ export function jobQueueFor(queues: Queues, now: () => Date, policy: Pick<Policy
     },
     async approvalDeadlines(request) {
       const { remindAt, timeoutAt } = approvalDeadlinesFor(policy, request);
+      // A new request waits on its first level; later levels' escalations come from the sweep.
+      const escalation = escalationDueAt(policy, { ...request, approvals: [], escalatedLevels: [] });
       const at = now();
       await Promise.all([
         addApprovalStep(queues, { subject: 'request', id: request.id, step: 'remind' }, remindAt, at),
         addApprovalStep(queues, { subject: 'request', id: request.id, step: 'timeout' }, timeoutAt, at),
+        ...(escalation
+          ? [
+              addApprovalStep(
+                queues,
+                { subject: 'request', id: request.id, step: 'escalate' },
+                escalation.dueAt,
+                at,
+              ),
+            ]
+          : []),
       ]);
     },
   };

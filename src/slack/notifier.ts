@@ -137,7 +137,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
     if (request.state !== 'pending') return;
     const resource = deps.policy.resources[request.resource];
     if (!resource) return;
-    const levels = await approvalLevelsFor(deps, resource);
+    const levels = await approvalLevelsFor(deps, resource, request.escalatedLevels);
     const level = currentLevel(levels, request.approvals);
     if (level === null) return;
     const approved = new Set(request.approvals.map((a) => a.approverId));

@@ -59,6 +59,7 @@ function accessRequestRow(id: string): AccessRequest {
     decisionRule: 'freeze',
     reviewRule: 'optOut.outsideBusinessHours',
     lastActiveAt: new Date('2026-01-01T10:20:00.011Z'),
+    escalatedLevels: [0],
     remindedAt: new Date('2026-01-01T10:00:30.014Z'),
     verifiedAt: new Date('2026-01-01T10:25:00.015Z'),
     grantSnapshot: { provider: 'proddb', type: 'postgres', grant: { role: 'r1' }, details: {} },

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actionIds } from '../../src/slack/views/request-card.js';
+import { type Harness, startHarness, users } from '../support/harness.js';
+
+/**
+ * `approvals[].escalateAfter` with `escalateTo`: a level nobody decided in time asks its fallback
+ * approvers too, through the delayed `escalate` job; the first approvers keep their buttons, the
+ * fallback approver's approval counts, and the escalation is audited once.
+ */
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({
+    extraResources: `
+  escalating-db:
+    description: Escalates to the platform lead when the DBA does not answer
+    provider: proddb
+    grant: { role: {{role}} }
+    duration: { default: 30m, max: 1h }
+    approvalTimeout: 10m
+    approvals:
+      - from: { users: [${users.bob}] }
+        escalateAfter: 1s
+        escalateTo: { users: [${users.dave}] }`,
+  });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe('escalation', () => {
+  it('asks the fallback approver once the level waited escalateAfter, whose approval counts', async () => {
+    const id = await h.request(users.alice, 'escalating-db', '30m');
+    await h.approverMessage(id, users.bob);
+    // Before the escalation, dave may not approve.
+    expect(h.fake.callsTo('chat.postMessage').some((c) => c.args.channel === `D${users.dave}`)).toBe(false);
+
+    const daveCard = await h.approverMessage(id, users.dave);
+    const request = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
+    expect(request).toMatchObject({ state: 'pending', escalatedLevels: [0] });
+    const escalated = await h.db.prisma.auditEvent.findMany({
+      where: { requestId: id, action: 'request.escalated' },
+    });
+    expect(escalated).toHaveLength(1);
+    expect(escalated[0]?.details).toMatchObject({
+      level: 1,
+      escalateAfter: '1s',
+      escalateTo: { users: [users.dave] },
+    });
+
+    await h.click(users.dave, actionIds.approve, id, daveCard);
+    await h.dmTo(users.alice, `${id}\`: you have`);
+    expect(await h.isMember(h.login('alice'))).toBe(true);
+    await h.slash(users.alice, `release ${id}`);
+  });
+
+  it('does not escalate a level decided before escalateAfter', async () => {
+    const { reply } = await h.slash(users.alice, 'request escalating-db 30m checking a report');
+    const id = /JIT-[0-9A-Z]{6}/.exec(String(reply.body.text))?.[0] as string;
+    const bobCard = await h.approverMessage(id, users.bob);
+    // bob decides at once, before escalateAfter: the escalation job then finds nothing to do.
+    await h.click(users.bob, actionIds.approve, id, bobCard);
+    await h.dmTo(users.alice, `${id}\`: you have`);
+    const request = await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } });
+    expect(request.escalatedLevels).toEqual([]);
+    await h.slash(users.alice, `release ${id}`);
+  });
+});
