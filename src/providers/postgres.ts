@@ -169,7 +169,9 @@ export function createPostgresProvider(
         refuseProviderLogin(client, login);
         try {
           // Revoking a membership that is not there is a WARNING, not an error: already idempotent.
-          await client.query(`REVOKE ${escapeIdentifier(role)} FROM ${escapeIdentifier(login)}`);
+          await onceMoreIfConcurrent(() =>
+            client.query(`REVOKE ${escapeIdentifier(role)} FROM ${escapeIdentifier(login)}`),
+          );
         } catch (error) {
           const failure = await explainMembershipFailure(client, error, login, role);
           // A login that no longer exists holds nothing and has no sessions: the revoke is done.
@@ -300,6 +302,22 @@ function namesOf(target: Pick<GrantTarget, 'requestId' | 'identity' | 'grant'>):
     role: grant.data.role,
     perRequest,
   };
+}
+
+/**
+ * Two revokes of the same membership at once (a double submit, an expiry meeting a revoke): the
+ * one that loses the race fails with "tuple concurrently deleted/updated" (XX000). Run again, the
+ * membership is gone and the REVOKE is the usual warning.
+ */
+async function onceMoreIfConcurrent<T>(statement: () => Promise<T>): Promise<T> {
+  try {
+    return await statement();
+  } catch (error) {
+    const raced =
+      error instanceof DatabaseError && error.code === 'XX000' && /concurrently/.test(error.message);
+    if (!raced) throw error;
+    return statement();
+  }
 }
 
 function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
