@@ -52,7 +52,7 @@ async function securityCard(id: string, active = true): Promise<{ args: { blocks
   const ts = String(call.result.ts);
   if (active) {
     await expect
-      .poll(() => buttonsIn(h.fake.message(securityChannel, ts)?.blocks))
+      .poll(() => buttonsIn(h.fake.message(securityChannel, ts)?.blocks), { timeout: 15_000 })
       .toContain(grantActionIds.revoke);
   }
   return { args: { blocks: h.fake.message(securityChannel, ts)?.blocks }, channel: securityChannel, ts };
