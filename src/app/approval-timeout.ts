@@ -45,7 +45,7 @@ export function approvalDeadlinesFor(
 
 /** What a deadline job did; `not-due` asks the job to come back at `dueAt`. */
 export type DeadlineOutcome =
-  | { outcome: 'timed-out' | 'reminded' | 'escalated' | 'nothing-to-do' }
+  | { outcome: 'timed-out' | 'reminded' | 'escalated' | 'alerted' | 'nothing-to-do' }
   | { outcome: 'not-due'; dueAt: Date };
 
 const nothingToDo: DeadlineOutcome = { outcome: 'nothing-to-do' };
@@ -161,21 +161,12 @@ export function escalationDueAt(
 ): { level: number; dueAt: Date } | null {
   const resource = policy.resources[request.resource];
   if (!resource) return null;
-  const level = waitingLevel(resource.approvals, request.approvals);
+  const level = currentLevel(resource.approvals, request.approvals);
   const after = level === null ? undefined : resource.approvals[level]?.escalateAfter;
   if (level === null || after === undefined || request.escalatedLevels.includes(level)) return null;
   const previous = request.approvals.filter((a) => a.level === level - 1).map((a) => a.createdAt.getTime());
   const start = level === 0 || previous.length === 0 ? request.createdAt.getTime() : Math.max(...previous);
   return { level, dueAt: new Date(start + after * 1000) };
-}
-
-/** The first level with fewer approvals than it needs, by the counts alone. */
-function waitingLevel(
-  levels: ReadonlyArray<{ count: number }>,
-  approvals: ReadonlyArray<{ level: number }>,
-): number | null {
-  const index = levels.findIndex((level, i) => approvals.filter((a) => a.level === i).length < level.count);
-  return index === -1 ? null : index;
 }
 
 /**

@@ -94,7 +94,15 @@ export type NotificationKind =
   /** DM the requester the outcome of the latest transition. */
   | 'tell-requester'
   /** Remind the approvers still waited on, under the card they were sent (once per approver). */
-  | 'remind-approvers';
+  | 'remind-approvers'
+  /** DM a break-glass grant's reviewers its review card (Acknowledge / Flag). */
+  | 'ask-reviewers'
+  /**
+   * A break-glass review was recorded, or its deadline passed: bring every message up to date,
+   * whatever state the request is in now (the review does not change the state).
+   */
+  | 'reviewed'
+  | 'review-overdue';
 
 /**
  * Work that happens after a transaction commits. Each job is idempotent and keyed so that
@@ -149,6 +157,8 @@ export interface JobQueue {
    * freeze, grants outside the policy) go ahead of every routine post waiting in the queue.
    */
   postAudit(eventIds: readonly bigint[], options?: { urgent?: boolean }): Promise<void>;
+  /** The deadline of a break-glass grant's review: unreviewed then, it is alerted. */
+  reviewDeadline(requestId: string, dueAt: Date): Promise<void>;
   /** The reminder at half the resource's approval timeout and the timeout itself, for a new request. */
   approvalDeadlines(request: { id: string; resource: string; createdAt: Date }): Promise<void>;
 }

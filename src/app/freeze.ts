@@ -30,6 +30,17 @@ export async function freeze(
   input: { actorId: string; scope: FreezeScope; reason: string },
 ): Promise<FreezeResult> {
   await requireAdmin(deps, input.actorId, `freeze ${describeScope(input.scope)}`);
+  return applyFreeze(deps, input);
+}
+
+/**
+ * The freeze itself, for callers that have checked the actor's authority: `/jit freeze` (an
+ * admin) and a break-glass reviewer's flag under `breakGlass.freezeOnFlag`.
+ */
+export async function applyFreeze(
+  deps: Deps,
+  input: { actorId: string; scope: FreezeScope; reason: string },
+): Promise<FreezeResult> {
   const reason = checked(checkReason(input.reason), 'reason');
   checkResource(deps, input.scope);
   const stored = storedScope(input.scope);

@@ -1,10 +1,14 @@
 import { currentLevel } from '../domain/policy.js';
-import type { AccessRequest, Approval } from '../generated/prisma/client.js';
+import type { AccessRequest, Approval, BreakGlassReview } from '../generated/prisma/client.js';
 import { approvalLevelsFor } from './approvers.js';
 import type { Deps } from './deps.js';
 import { NotFound } from './errors.js';
 
-export type RequestWithApprovals = AccessRequest & { approvals: Approval[] };
+export type RequestWithApprovals = AccessRequest & {
+  approvals: Approval[];
+  /** Present (where read) on break-glass grants: their review. */
+  breakGlassReview?: BreakGlassReview | null;
+};
 
 const openStates = ['pending', 'approved', 'active'] as const;
 
@@ -12,7 +16,7 @@ export async function findRequest(deps: Pick<Deps, 'db'>, requestId: string): Pr
   const request = await deps.db.accessRequest.findUnique({
     where: { id: requestId },
     relationLoadStrategy: 'join',
-    include: { approvals: { orderBy: { createdAt: 'asc' } } },
+    include: { approvals: { orderBy: { createdAt: 'asc' } }, breakGlassReview: true },
   });
   if (!request) throw new NotFound(`No request ${requestId}.`);
   return request;
@@ -23,7 +27,7 @@ export async function findRequestWithMessages(deps: Pick<Deps, 'db'>, requestId:
   const request = await deps.db.accessRequest.findUnique({
     where: { id: requestId },
     relationLoadStrategy: 'join',
-    include: { approvals: { orderBy: { createdAt: 'asc' } }, messages: true },
+    include: { approvals: { orderBy: { createdAt: 'asc' } }, messages: true, breakGlassReview: true },
   });
   if (!request) throw new NotFound(`No request ${requestId}.`);
   const { messages, ...rest } = request;

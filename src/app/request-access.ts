@@ -100,7 +100,7 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
       channelId: input.channelId ?? null,
       createdAt: now,
     },
-    onCallDetails(onCall),
+    { details: onCallDetails(onCall) },
   );
   deps.metrics.requestCreated();
   const log = deps.logger.child({ requestId: request.id, resource: request.resource });
@@ -133,7 +133,7 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
  * approval. When the target cannot be asked right now the request goes ahead: the grant asks
  * again before it touches anything.
  */
-async function checkTargetIdentity(
+export async function checkTargetIdentity(
   deps: Deps,
   requesterId: string,
   resourceName: string,
@@ -194,7 +194,7 @@ async function autoApproveGroupsOf(
   return new Set(named.filter((_, i) => members[i]?.includes(userId)));
 }
 
-function parseRequestedDuration(text: string | null): number | null {
+export function parseRequestedDuration(text: string | null): number | null {
   if (text === null || text.trim() === '') return null;
   const seconds = parseDuration(text);
   if (seconds === null) {
@@ -205,7 +205,7 @@ function parseRequestedDuration(text: string | null): number | null {
   return seconds;
 }
 
-type Decide = (tx: Tx) => Promise<PolicyDecision>;
+export type Decide = (tx: Tx) => Promise<PolicyDecision>;
 
 /**
  * The requester's requests for the resource in the last hour. Ones the rate rule itself refused
@@ -230,21 +230,25 @@ async function countRecentRequests(
   });
 }
 
-/** First key of the two-key advisory locks for the rate rule (the audit chain uses a one-key lock). */
-const rateLockClass = 0x6a17;
+/**
+ * First key of the two-key advisory locks for the per-person rates (the rate rule, break-glass's
+ * limit); the audit chain uses a one-key lock.
+ */
+export const rateLockClass = 0x6a17;
 
-type NewRequest = Omit<Prisma.AccessRequestCreateInput, 'id'>;
+export type NewRequest = Omit<Prisma.AccessRequestCreateInput, 'id'>;
 
 /** The transition a decision by a rule makes, with the rule and its reasons on the trail. */
 function decidedByPolicy(
   decision: Exclude<PolicyDecision, { outcome: 'approval' }>,
   now: Date,
+  actor: string,
 ): TransitionInput {
-  const decided = { decidedAt: now, decidedBy: policyActor, decisionRule: decision.rule };
+  const decided = { decidedAt: now, decidedBy: actor, decisionRule: decision.rule };
   if (decision.outcome === 'auto-approve') {
     return {
       event: 'approve',
-      actor: policyActor,
+      actor,
       data: decided,
       details: { rule: decision.rule, reasons: decision.reasons },
     };
@@ -252,24 +256,36 @@ function decidedByPolicy(
   const explanation = `${decision.reasons.join(' ')} ${decision.instead}`;
   return {
     event: 'deny',
-    actor: policyActor,
+    actor,
     data: { ...decided, endReason: explanation },
     details: { rule: decision.rule, reason: explanation },
   };
 }
 
+export interface CreateOptions {
+  /** More for the `request.created` event. */
+  details?: Record<string, unknown>;
+  /** Who a rule's decision is recorded as (`decidedBy`, the event's actor); `policy` by default. */
+  decider?: string;
+  /** Writes more in the transaction when a rule approved the request, returning its audit events. */
+  onApproved?: (tx: Tx, request: AccessRequest) => Promise<bigint[]>;
+}
+
 /**
  * Writes the request and its `request.created` event, and when `decide` refuses or approves it,
  * that decision too: all in one transaction, so a request a rule decided is never seen pending.
- * Ids are short, so a collision is possible (if rare): try again with a new one.
+ * `options.onApproved` writes more in the same transaction when a rule approved it (break-glass's
+ * review). Ids are short, so a collision is possible (if rare): try again
+ * with a new one.
  */
-async function createWithFreshId(
+export async function createWithFreshId(
   deps: Deps,
   now: Date,
   decide: Decide,
   data: NewRequest,
-  moreDetails: Record<string, unknown> = {},
+  options: CreateOptions = {},
 ): Promise<{ request: AccessRequest; auditIds: bigint[] }> {
+  const { details: moreDetails = {}, decider = policyActor, onApproved } = options;
   for (let attempt = 0; ; attempt++) {
     const id = newRequestId(deps.randomBytes);
     try {
@@ -297,8 +313,10 @@ async function createWithFreshId(
           now,
         );
         if (decision.outcome === 'approval') return { request: created, auditIds: [createdAudit] };
-        const decided = await applyTransition(deps, tx, created, decidedByPolicy(decision, now));
-        return { request: decided.request, auditIds: [createdAudit, decided.auditId] };
+        const decided = await applyTransition(deps, tx, created, decidedByPolicy(decision, now, decider));
+        const more =
+          decision.outcome === 'auto-approve' && onApproved ? await onApproved(tx, decided.request) : [];
+        return { request: decided.request, auditIds: [createdAudit, decided.auditId, ...more] };
       });
     } catch (error) {
       const duplicate = error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';

@@ -13,6 +13,8 @@ export interface AuditFilter {
   /** Events by this actor, and every event about a request this user made. */
   user?: string;
   requestId?: string;
+  /** Only the events of break-glass grants nobody has reviewed yet. */
+  unreviewedBreakGlass?: boolean;
 }
 
 export type ExportFormat = 'jsonl' | 'csv';
@@ -25,7 +27,7 @@ export interface ExportedEvent extends Omit<ChainedFields, 'at'> {
   hash: string;
 }
 
-type Db = Pick<PrismaClient, 'auditEvent' | 'accessRequest'>;
+type Db = Pick<PrismaClient, 'auditEvent' | 'accessRequest' | 'breakGlassReview'>;
 
 /**
  * A user's events are the ones they did and the ones about their requests (an approval, an
@@ -36,6 +38,7 @@ export async function auditWhere(db: Db, filter: AuditFilter): Promise<Prisma.Au
   const where: Prisma.AuditEventWhereInput[] = [];
   if (filter.since) where.push({ at: { gte: filter.since } });
   if (filter.requestId) where.push({ requestId: filter.requestId });
+  if (filter.unreviewedBreakGlass) where.push({ requestId: { in: await unreviewedBreakGlassIds(db) } });
   if (filter.user) {
     const requests = await db.accessRequest.findMany({
       where: { requesterId: filter.user },
@@ -47,6 +50,16 @@ export async function auditWhere(db: Db, filter: AuditFilter): Promise<Prisma.Au
     });
   }
   return where.length > 0 ? { AND: where } : {};
+}
+
+/** Break-glass grants nobody has acknowledged or flagged yet, oldest first. */
+export async function unreviewedBreakGlassIds(db: Pick<Db, 'breakGlassReview'>): Promise<string[]> {
+  const rows = await db.breakGlassReview.findMany({
+    where: { outcome: null },
+    select: { requestId: true },
+    orderBy: { createdAt: 'asc' },
+  });
+  return rows.map((row) => row.requestId);
 }
 
 export function exportedEvent(row: StoredAuditEvent): ExportedEvent {

@@ -3,7 +3,8 @@ import { auditActionFor, requestStates } from '../domain/lifecycle.js';
 /**
  * Audit events the security channel must see ahead of routine posts: access that is not coming
  * back on its own (a revoke that keeps failing, access found after its end), a freeze being put
- * on or lifted, the summary of a bulk revoke, and grants left outside the policy file. Where they are written they are posted
+ * on or lifted, the summary of a bulk revoke, grants left outside the policy file, and
+ * break-glass (used, flagged by its reviewer, or left unreviewed past its deadline). Where they are written they are posted
  * with `urgent`; the sweep, re-posting what Redis lost, asks this list.
  */
 export const urgentAuditActions: ReadonlySet<string> = new Set([
@@ -14,6 +15,9 @@ export const urgentAuditActions: ReadonlySet<string> = new Set([
   'freeze.created',
   'freeze.lifted',
   'policy.grants_outside_policy',
+  'break_glass.used',
+  'break_glass.flagged',
+  'break_glass.review_overdue',
 ]);
 
 /**

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { exportAuditEvents } from '../audit/export.js';
+import { exportAuditEvents, unreviewedBreakGlassIds } from '../audit/export.js';
 import { describeVerification, verifyAuditChain } from '../audit/verify.js';
 import { envSchema } from '../config/env.js';
 import { createPrismaClient, type PrismaClient } from '../db/client.js';
@@ -39,6 +39,7 @@ const exportOptionsSchema = z.object({
     .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'must be a Slack user id like U0123ABCD, or an actor like hook:recall')
     .optional(),
   format: z.enum(['jsonl', 'csv'], { error: 'must be jsonl or csv' }).default('jsonl'),
+  unreviewed: z.boolean().default(false),
 });
 
 function databaseUrl(io: CliIo): string {
@@ -101,12 +102,15 @@ const verifyHelp = [
 ].join('\n');
 
 const exportHelp = [
-  'usage: jit audit export [--since 2026-11-01] [--user U0123ABCD] [--format jsonl|csv]',
+  'usage: jit audit export [--since 2026-11-01] [--user U0123ABCD] [--unreviewed] [--format jsonl|csv]',
   '',
   'Writes the audit events from DATABASE_URL to stdout, oldest first.',
   '  --since <date>    from this ISO date or date-time on (UTC when it has no offset)',
   '  --user <id>       events by this user or actor, and events about their requests',
+  '  --unreviewed      only the events of break-glass grants nobody has reviewed yet',
   '  --format <f>      jsonl (default) or csv',
+  '',
+  'Break-glass grants nobody has reviewed are named on stderr after every export.',
 ].join('\n');
 
 const verify = auditCommand('verify', verifyHelp, async (args, io, db) => {
@@ -121,16 +125,23 @@ const exportEvents = auditCommand('export', exportHelp, async (args, io, db) => 
     since: { type: 'string' },
     user: { type: 'string' },
     format: { type: 'string' },
+    unreviewed: { type: 'boolean' },
   });
   const parsed = exportOptionsSchema.safeParse(values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`--${String(issue?.path[0] ?? 'option')} ${issue?.message ?? 'is invalid'}`);
   }
-  const { format, since, user } = parsed.data;
-  await exportAuditEvents(db(), { ...(since ? { since } : {}), ...(user ? { user } : {}) }, format, (line) =>
-    io.out(line),
-  );
+  const { format, since, user, unreviewed } = parsed.data;
+  const filter = { ...(since ? { since } : {}), ...(user ? { user } : {}), unreviewedBreakGlass: unreviewed };
+  await exportAuditEvents(db(), filter, format, (line) => io.out(line));
+  const open = await unreviewedBreakGlassIds(db());
+  if (open.length > 0) {
+    const named = open.slice(0, 20).join(', ') + (open.length > 20 ? ` and ${open.length - 20} more` : '');
+    io.err(
+      `warning: ${open.length} break-glass grant${open.length === 1 ? ' is' : 's are'} not reviewed: ${named}`,
+    );
+  }
   return 0;
 });
 

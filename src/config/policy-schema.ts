@@ -123,6 +123,29 @@ const optOutSchema = z.strictObject({
   blockedUsers: z.array(slackUserId).default([]),
 });
 
+/**
+ * `breakGlass:` on a resource: the requester may grant themself at once, with a reason, for an
+ * emergency; the security channel is alerted and named reviewers check it afterwards.
+ */
+const breakGlassSchema = z.strictObject({
+  /** The longest a break-glass grant may run; at most the resource's duration.max. */
+  maxDuration: durationSchema,
+  /** Who reviews it afterwards; the policy's admins when absent. Never the requester. */
+  reviewers: principalsSchema.optional(),
+  /** Unreviewed this long after it was used, the security channel is alerted again. */
+  reviewWithin: durationSchema.default(60 * 60),
+  /** A reviewer's flag revokes the grant; with this it also freezes the requester. */
+  freezeOnFlag: z.boolean().default(false),
+  /** How often one person may break glass (over all resources). */
+  limit: z
+    .strictObject({
+      count: z.number().int().min(1).default(1),
+      per: durationSchema.default(24 * 60 * 60),
+    })
+    .default({ count: 1, per: 24 * 60 * 60 }),
+});
+export type BreakGlassPolicy = z.output<typeof breakGlassSchema>;
+
 const resourceSchema = z
   .strictObject({
     description: z.string().min(1).max(500),
@@ -138,6 +161,7 @@ const resourceSchema = z
     optOut: optOutSchema.optional(),
     approvalTimeout: durationSchema.optional(),
     recallAfterIdle: durationSchema.optional(),
+    breakGlass: breakGlassSchema.optional(),
   })
   .superRefine((r, ctx) => {
     if (r.duration.default > r.duration.max) {
@@ -145,6 +169,13 @@ const resourceSchema = z
     }
     if (r.duration.min !== undefined && r.duration.min > r.duration.default) {
       ctx.addIssue({ code: 'custom', path: ['duration', 'min'], message: 'must not exceed default' });
+    }
+    if (r.breakGlass && r.breakGlass.maxDuration > r.duration.max) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['breakGlass', 'maxDuration'],
+        message: 'must not exceed duration.max',
+      });
     }
     // The same default as approval-timeout.ts: one hour.
     const timeout = r.approvalTimeout ?? 3600;

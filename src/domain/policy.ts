@@ -133,8 +133,8 @@ function firstUnfillable(
 
 /** Index of the first level that still needs approvals, or null when every level is satisfied. */
 export function currentLevel(
-  levels: readonly ResolvedLevel[],
-  approvals: readonly ApprovalRecord[],
+  levels: ReadonlyArray<Pick<ResolvedLevel, 'count'>>,
+  approvals: ReadonlyArray<Pick<ApprovalRecord, 'level'>>,
 ): number | null {
   for (const [i, level] of levels.entries()) {
     if (approvals.filter((a) => a.level === i).length < level.count) return i;
@@ -341,7 +341,10 @@ export function decideExtension(
   return autoApproveOrLevels(resource, settings, context, screened.review, { seconds: total, words });
 }
 
-function durationRefusal(limits: DurationLimits, seconds: number): PolicyDecision | null {
+export function durationRefusal(
+  limits: DurationLimits,
+  seconds: number,
+): Extract<PolicyDecision, { outcome: 'deny' }> | null {
   const asked = formatDuration(seconds);
   if (seconds > limits.max) {
     const max = formatDuration(limits.max);
@@ -364,22 +367,29 @@ function durationRefusal(limits: DurationLimits, seconds: number): PolicyDecisio
   return null;
 }
 
+/** The refusal a standing freeze makes (rule `freeze`), or null when none covers the request. */
+export function freezeRefusal(
+  freezes: RequesterContext['freezes'],
+): Extract<PolicyDecision, { outcome: 'deny' }> | null {
+  if (freezes.length === 0) return null;
+  return {
+    outcome: 'deny',
+    rule: 'freeze',
+    reasons: freezes.map(
+      (f) => `Frozen (${describeFreezeScope(f)}) by the security team: ${asSentence(f.reason)}`,
+    ),
+    instead: 'Ask again once the freeze is lifted.',
+  };
+}
+
 /** Freezes, then the opt-out rules: a refusal, or the rules that require human review. */
 function screen(
   resource: EngineResource,
   settings: PolicySettings,
   context: RequesterContext,
 ): Extract<PolicyDecision, { outcome: 'deny' }> | { outcome: 'screened'; review: OptOutRuleId[] } {
-  if (context.freezes.length > 0) {
-    return {
-      outcome: 'deny',
-      rule: 'freeze',
-      reasons: context.freezes.map(
-        (f) => `Frozen (${describeFreezeScope(f)}) by the security team: ${asSentence(f.reason)}`,
-      ),
-      instead: 'Ask again once the freeze is lifted.',
-    };
-  }
+  const frozen = freezeRefusal(context.freezes);
+  if (frozen) return frozen;
   const optOut = evaluateOptOut(resource.optOut, {
     requesterId: context.userId,
     isGuest: context.isGuest,

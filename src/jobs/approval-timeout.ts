@@ -7,6 +7,7 @@ import {
   remindApprovers,
   timeOutRequest,
 } from '../app/approval-timeout.js';
+import { alertOverdueReview } from '../app/break-glass.js';
 import type { Deps } from '../app/deps.js';
 import {
   type ApprovalJob,
@@ -21,14 +22,20 @@ import { startWorker, type WorkerSettings } from './workers.js';
 /**
  * Reminds approvers at half the approval timeout, escalates a level not decided within its
  * `escalateAfter`, and times out what nobody decided, as delayed jobs `remind-<id>`,
- * `escalate-<id>` and `timeout-<id>`. An extension's deadlines need only a row in this table
+ * `escalate-<id>` and `timeout-<id>`; and alerts a break-glass grant nobody reviewed in time,
+ * as `review-<id>`. An extension's deadlines need only a row in this table
  * (and a sweep over pending extensions, like the one over requests below).
  */
 const steps: Record<
   ApprovalSubject,
   Record<ApprovalStep, (deps: Deps, id: string) => Promise<DeadlineOutcome>>
 > = {
-  request: { remind: remindApprovers, timeout: timeOutRequest, escalate: escalateRequest },
+  request: {
+    remind: remindApprovers,
+    timeout: timeOutRequest,
+    escalate: escalateRequest,
+    review: alertOverdueReview,
+  },
 };
 
 export function startApprovalTimeoutWorker(deps: Deps, settings: WorkerSettings) {
@@ -74,6 +81,24 @@ export async function ensureApprovalDeadlines(deps: Deps, queues: Queues, settle
     for (const [step, at] of due) {
       if (await ensureStep(queues, { subject: 'request', id: request.id, step }, at, now)) changed++;
     }
+  }
+  return changed;
+}
+
+/**
+ * For the reconcile sweep: every break-glass grant not reviewed and not yet alerted as overdue
+ * has its review deadline job. Returns how many it added or brought forward.
+ */
+export async function ensureReviewDeadlines(deps: Deps, queues: Queues): Promise<number> {
+  const open = await deps.db.breakGlassReview.findMany({
+    where: { outcome: null, overdueAt: null },
+    select: { requestId: true, dueAt: true },
+  });
+  const now = deps.clock.now();
+  let changed = 0;
+  for (const review of open) {
+    const job = { subject: 'request', id: review.requestId, step: 'review' } as const;
+    if (await ensureStep(queues, job, review.dueAt, now)) changed++;
   }
   return changed;
 }

@@ -46,7 +46,8 @@ export type RecallJob = Record<string, never>;
 export type DriftJob = Record<string, never>;
 /** What waits for approval; extensions are meant to join as a second subject. */
 export type ApprovalSubject = 'request';
-export type ApprovalStep = 'remind' | 'timeout' | 'escalate';
+/** `review`: the deadline of a break-glass grant's review (the request is active, not pending). */
+export type ApprovalStep = 'remind' | 'timeout' | 'escalate' | 'review';
 export type ApprovalJob = { subject: ApprovalSubject; id: string; step: ApprovalStep };
 
 export interface Queues {
@@ -220,6 +221,9 @@ export function jobQueueFor(queues: Queues, now: () => Date, policy: Pick<Policy
           opts: { ...jobOptions.audit, ...priority, jobId: jobIds.audit(id) },
         })),
       );
+    },
+    async reviewDeadline(requestId, dueAt) {
+      await addApprovalStep(queues, { subject: 'request', id: requestId, step: 'review' }, dueAt, now());
     },
     async approvalDeadlines(request) {
       const { remindAt, timeoutAt } = approvalDeadlinesFor(policy, request);

@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import type { Deps } from '../app/deps.js';
 import { freezeFilter, frozenReason, standingFreezes } from '../app/freeze.js';
 import { urgentAuditActions } from '../audit/urgency.js';
-import { ensureApprovalDeadlines } from './approval-timeout.js';
+import { ensureApprovalDeadlines, ensureReviewDeadlines } from './approval-timeout.js';
 import { scheduleDriftCheck } from './drift.js';
 import { scheduleIdleRecall } from './idle-recall.js';
 import { jobIds, jobQueueFor, type Queues } from './queues.js';
@@ -31,6 +31,7 @@ export async function reconcileQueues(
     frozenRevokes: 0,
     auditPosts: 0,
     approvalDeadlines: 0,
+    reviewDeadlines: 0,
     cleanups: 0,
   };
   const now = deps.clock.now();
@@ -126,6 +127,8 @@ export async function reconcileQueues(
   if (signal?.aborted) return report;
   // Reminders and timeouts of requests still waiting for approval.
   report.approvalDeadlines = await ensureApprovalDeadlines(deps, queues, settled);
+  // Break-glass reviews still open: their deadline alerts.
+  report.reviewDeadlines = await ensureReviewDeadlines(deps, queues);
 
   // The idle check's scheduler lives only in Redis; upserting it is idempotent.
   await scheduleIdleRecall(deps, queues);
@@ -154,6 +157,7 @@ export interface ReconcileReport {
   frozenRevokes: number;
   auditPosts: number;
   approvalDeadlines: number;
+  reviewDeadlines: number;
   cleanups: number;
 }
 

@@ -7,6 +7,7 @@ import type { Deps } from '../app/deps.js';
 import { Conflict, InvalidInput } from '../app/errors.js';
 import { findRequest } from '../app/queries.js';
 import { requestAccess } from '../app/request-access.js';
+import { registerBreakGlassButtons } from './break-glass-actions.js';
 import { answerPrivately } from './click-answers.js';
 import { registerExtensionActions } from './extend-actions.js';
 import { readForm } from './forms.js';
@@ -93,6 +94,7 @@ export function registerActions(app: App, deps: Deps): void {
 
   registerGrantButtons(app, deps);
   registerExtensionActions(app, deps);
+  registerBreakGlassButtons(app, deps);
 }
 
 async function showCurrentState(

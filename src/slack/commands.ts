@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import { readAuditTrail } from '../app/audit-trail.js';
+import { breakGlass } from '../app/break-glass.js';
 import type { Deps } from '../app/deps.js';
 import { releaseRequest } from '../app/end-grant.js';
 import { InvalidInput } from '../app/errors.js';
@@ -16,6 +17,7 @@ import { slashCommandSchema } from './payloads.js';
 import { userMessageFor } from './user-errors.js';
 import { freezeMessage, revokeMessage, unfreezeMessage } from './views/admin.js';
 import { auditTrailMessage } from './views/audit.js';
+import { breakGlassAnswer } from './views/break-glass.js';
 import {
   helpMessage,
   listMessage,
@@ -131,6 +133,17 @@ async function runCommand(
         channelId,
       });
       return requestCreatedMessage(request);
+    }
+    case 'break-glass': {
+      const request = await breakGlass(deps, {
+        requesterId: userId,
+        resource: jit.resource,
+        duration: jit.duration,
+        reason: jit.reason,
+        channelId,
+      });
+      if (request.state === 'denied') return requestCreatedMessage(request);
+      return breakGlassAnswer({ ...request, dueAt: request.reviewDueAt });
     }
     case 'list':
       return listMessage(await listOpenRequests(deps, userId));

@@ -8,7 +8,7 @@ import { escapeText } from './views/text.js';
  */
 export type JitCommand =
   | { kind: 'open-modal' }
-  | { kind: 'request'; resource: string; duration: string; reason: string }
+  | { kind: 'request' | 'break-glass'; resource: string; duration: string; reason: string }
   | { kind: 'list' }
   | { kind: 'pending' }
   | { kind: 'help' }
@@ -27,6 +27,7 @@ export type Target =
 
 const usage: Record<string, string> = {
   request: '/jit request <resource> <duration> <reason…>',
+  'break-glass': '/jit break-glass <resource> <duration> <reason…>',
   release: '/jit release <id>',
   extend: '/jit extend <id> <duration>',
   revoke: '/jit revoke <id|@user|resource> <reason…>',
@@ -48,6 +49,12 @@ export function parseJitCommand(text: string): JitCommand {
       if (!resource || !duration || args.length < 3)
         return invalid('request', 'needs a resource, a duration and a reason');
       return { kind: 'request', resource: resource.toLowerCase(), duration, reason: rest(2) };
+    }
+    case 'break-glass': {
+      const [resource, duration] = args;
+      if (!resource || !duration || args.length < 3)
+        return invalid('break-glass', 'needs a resource, a duration and a reason (what is broken)');
+      return { kind: 'break-glass', resource: resource.toLowerCase(), duration, reason: rest(2) };
     }
     case 'list':
       return args.length === 0 ? { kind: 'list' } : invalid('list', 'takes no arguments', '/jit list');

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { approveRequest } from '../app/approve.js';
 import { isAdmin } from '../app/approvers.js';
+import { unreviewedBreakGlass } from '../app/break-glass.js';
 import type { Deps } from '../app/deps.js';
 import { releaseRequest } from '../app/end-grant.js';
 import { ProviderUnavailable } from '../app/errors.js';
@@ -38,7 +39,7 @@ async function homeModel(deps: Deps, userId: string): Promise<HomeModel> {
     isAdmin(deps, userId),
   ]);
   if (!admin) return { mine, awaiting, admin: null };
-  const [grants, grantCount, freezes] = await Promise.all([
+  const [grants, grantCount, freezes, unreviewed] = await Promise.all([
     deps.db.accessRequest.findMany({
       where: { state: 'active' },
       orderBy: { expiresAt: 'asc' },
@@ -46,8 +47,28 @@ async function homeModel(deps: Deps, userId: string): Promise<HomeModel> {
     }),
     deps.db.accessRequest.count({ where: { state: 'active' } }),
     standingFreezes(deps),
+    unreviewedBreakGlass(deps, homeLimits.unreviewed),
   ]);
-  return { mine, awaiting, admin: { grants, grantCount, freezes } };
+  const now = deps.clock.now();
+  return {
+    mine,
+    awaiting,
+    admin: {
+      grants,
+      grantCount,
+      freezes,
+      unreviewed: unreviewed.rows.map((row) => ({
+        requestId: row.requestId,
+        requesterId: row.request.requesterId,
+        resource: row.request.resource,
+        state: row.request.state,
+        createdAt: row.createdAt,
+        dueAt: row.dueAt,
+        overdue: row.dueAt <= now,
+      })),
+      unreviewedCount: unreviewed.count,
+    },
+  };
 }
 
 export function registerHome(app: App, deps: Deps): void {

@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import { approvalDeadlinesFor, waitingApprovers } from '../app/approval-timeout.js';
-import { approvalLevelsFor } from '../app/approvers.js';
+import { approvalLevelsFor, resolvePrincipals } from '../app/approvers.js';
+import { reviewersOf } from '../app/break-glass.js';
 import { perRequestLoginOf } from '../app/credentials.js';
 import type { Deps, NotificationKind } from '../app/deps.js';
 import { snapshotOf } from '../app/grant-snapshot.js';
@@ -10,6 +11,7 @@ import { isFinal, type RequestState } from '../domain/lifecycle.js';
 import { currentLevel } from '../domain/policy.js';
 import { type AccessRequest, Prisma, type SlackMessage } from '../generated/prisma/client.js';
 import type { NotifyJob } from '../jobs/queues.js';
+import { type BreakGlassView, type ReviewStatus, reviewerMessage } from './views/break-glass.js';
 import {
   type GrantView,
   grantCardBlocks,
@@ -26,7 +28,7 @@ function legacyKinds(kind: string | undefined): NotificationKind[] {
 }
 
 /** Why a message was posted, as recorded in `slack_messages.purpose`; each has its own builder. */
-type MessagePurpose = 'approver' | 'security' | 'requester' | 'reminder';
+type MessagePurpose = 'approver' | 'security' | 'requester' | 'reminder' | 'reviewer';
 
 interface MessagePlace {
   purpose: MessagePurpose;
@@ -70,6 +72,9 @@ export function createNotifier(deps: Deps, client: WebClient) {
         ...grantView(request),
         perRequestLogin: perRequestLoginOf(deps, request),
       });
+    }
+    if (place.purpose === 'reviewer' && request.breakGlassReview) {
+      return reviewerMessage(breakGlassView(request, request.breakGlassReview));
     }
     if (place.purpose === 'reminder') {
       return approvalReminder({
@@ -148,6 +153,19 @@ export function createNotifier(deps: Deps, client: WebClient) {
     for (const approverId of toAsk) {
       const channel = await openDm(approverId);
       await postRecorded(request, { purpose: 'approver', userId: approverId, channel }, posted);
+    }
+  }
+
+  /** A break-glass grant's reviewers, each a DM with Acknowledge / Flag (never its requester). */
+  async function askReviewers(request: RequestWithApprovals, posted: Posted): Promise<void> {
+    const review = request.breakGlassReview;
+    if (!review || review.outcome) return;
+    const alreadyAsked = new Set(posted.filter((m) => m.purpose === 'reviewer').map((m) => m.userId));
+    const reviewers = await resolvePrincipals(deps, reviewersOf(review));
+    for (const reviewerId of reviewers) {
+      if (reviewerId === request.requesterId || alreadyAsked.has(reviewerId)) continue;
+      const channel = await openDm(reviewerId);
+      await postRecorded(request, { purpose: 'reviewer', userId: reviewerId, channel }, posted);
     }
   }
 
@@ -258,11 +276,14 @@ export function createNotifier(deps: Deps, client: WebClient) {
         if (kind === 'ask-approvers') await askApprovers(request, posted);
         else if (kind === 'remind-approvers') await remindApprovers(request, posted);
         else if (kind === 'tell-requester') await tellRequester(request, job.state as RequestState, posted);
+        else if (kind === 'ask-reviewers') await askReviewers(request, posted);
       }
       // Overtaken by a later change of state, whose own follow-up brings every message up to
-      // date: refreshing here would only show a state already gone.
+      // date: refreshing here would only show a state already gone. A review changes no state,
+      // so its messages are brought up to date whatever the state is now.
       const current = request.state === job.state;
-      const refreshed = kinds.includes('refresh') && current;
+      const reviewed = kinds.includes('reviewed') || kinds.includes('review-overdue');
+      const refreshed = (kinds.includes('refresh') && current) || reviewed;
       if (refreshed) await refresh(request, posted);
       await settleAudit(request.id, (job.auditIds ?? []).map(BigInt), refreshed);
     },
@@ -287,15 +308,51 @@ function isUniqueViolation(error: unknown): boolean {
 
 function isPurpose(purpose: string): purpose is MessagePurpose {
   return (
-    purpose === 'approver' || purpose === 'security' || purpose === 'requester' || purpose === 'reminder'
+    purpose === 'approver' ||
+    purpose === 'security' ||
+    purpose === 'requester' ||
+    purpose === 'reminder' ||
+    purpose === 'reviewer'
   );
 }
 
+function reviewStatus(review: NonNullable<RequestWithApprovals['breakGlassReview']>): ReviewStatus {
+  return {
+    dueAt: review.dueAt,
+    outcome: review.outcome,
+    decidedBy: review.decidedBy,
+    decidedAt: review.decidedAt,
+    overdueAt: review.overdueAt,
+    freezeOnFlag: review.freezeOnFlag,
+  };
+}
+
+function breakGlassView(
+  request: AccessRequest,
+  review: NonNullable<RequestWithApprovals['breakGlassReview']>,
+): BreakGlassView {
+  return {
+    id: request.id,
+    requesterId: request.requesterId,
+    resource: request.resource,
+    identity: request.identity,
+    reason: request.reason,
+    durationSec: request.durationSec,
+    state: request.state,
+    expiresAt: request.expiresAt,
+    review: reviewStatus(review),
+  };
+}
+
 export function grantView(
-  request: AccessRequest & { approvals?: ReadonlyArray<{ level: number; approverId: string }> },
+  request: AccessRequest & {
+    approvals?: ReadonlyArray<{ level: number; approverId: string }>;
+    breakGlassReview?: RequestWithApprovals['breakGlassReview'];
+  },
   levelCount = 1,
 ): GrantView {
   return {
+    breakGlass: request.breakGlassReview ? reviewStatus(request.breakGlassReview) : null,
     id: request.id,
     requesterId: request.requesterId,
     resource: request.resource,

@@ -1,5 +1,6 @@
 import type { AuditTrail, AuditTrailEvent } from '../../app/audit-trail.js';
 import type { ChainedFields } from '../../audit/chain.js';
+import { formatDuration } from '../../domain/duration.js';
 import type { Message } from './messages.js';
 import { code, escapeText, mention, slackDate, truncate } from './text.js';
 
@@ -35,7 +36,51 @@ const actionEmoji: Record<string, string> = {
   'drift.regranted': ':mag:',
   'drift.revoked': ':mag:',
   'drift.revoke_failed': ':rotating_light:',
+  'break_glass.used': ':rotating_light:',
+  'break_glass.acknowledged': ':white_check_mark:',
+  'break_glass.flagged': ':triangular_flag_on_post:',
+  'break_glass.review_overdue': ':rotating_light:',
 };
+
+/** The reviewers an event names ({ users, groups }), as mentions. */
+function reviewersText(value: unknown): string {
+  const { users = [], groups = [] } = (value ?? {}) as { users?: unknown[]; groups?: unknown[] };
+  const named = [
+    ...users.filter((u): u is string => typeof u === 'string').map(mention),
+    ...groups
+      .filter((g): g is string => typeof g === 'string' && /^S[A-Z0-9]+$/.test(g))
+      .map((g) => `<!subteam^${g}>`),
+  ];
+  return named.join(', ') || 'nobody';
+}
+
+/**
+ * Break-glass alerts in words, louder than an event line: they are the security team's to act
+ * on. Null for every other action.
+ */
+function breakGlassAlert(event: AuditView): string | null {
+  const d = (event.details ?? {}) as Record<string, unknown>;
+  const id = event.requestId ? code(event.requestId) : '';
+  if (event.action === 'break_glass.used') {
+    const duration = typeof d.durationSec === 'number' ? ` for ${formatDuration(d.durationSec)}` : '';
+    const due = typeof d.reviewBy === 'string' ? ` by ${slackDate(new Date(d.reviewBy))}` : '';
+    return (
+      `:rotating_light: *BREAK-GLASS* ${id}: ${actorText(event.actor)} granted themself ${code(String(d.resource ?? ''))}` +
+      `${duration} as ${code(String(d.identity ?? ''))}, *without approval*.
+>${escapeText(String(d.reason ?? ''))}
+` +
+      `Reviewers ${reviewersText(d.reviewers)}: acknowledge or flag it${due} (the DM I sent you).`
+    );
+  }
+  if (event.action === 'break_glass.flagged') {
+    const froze = d.freezeRequester === true ? ' and freezes the requester' : '';
+    return `:triangular_flag_on_post: *Break-glass flagged* ${id} by ${actorText(event.actor)}: the grant is revoked now${froze}.`;
+  }
+  if (event.action === 'break_glass.review_overdue') {
+    return `:rotating_light: *Break-glass not reviewed* ${id}: nobody acknowledged or flagged it in time. Reviewers ${reviewersText(d.reviewers)}, please look now.`;
+  }
+  return null;
+}
 
 function actorText(actor: string): string {
   return /^[UW][A-Z0-9]+$/.test(actor) ? mention(actor) : escapeText(actor);
@@ -64,8 +109,9 @@ function auditHeadline(event: Omit<ChainedFields, 'at' | 'details'>): string {
 
 /** One audit event as posted to the security channel. */
 export function auditEventMessage(event: AuditView): Message {
-  const headline = auditHeadline(event);
-  const details = detailsText(event.details);
+  const alert = breakGlassAlert(event);
+  const headline = alert ?? auditHeadline(event);
+  const details = alert ? '' : detailsText(event.details);
   return {
     text: `${event.action}${event.requestId ? ` ${event.requestId}` : ''} by ${event.actor}`,
     blocks: [

@@ -1,5 +1,6 @@
 import { formatDuration } from '../../domain/duration.js';
 import { describeState, type RequestState } from '../../domain/lifecycle.js';
+import { type ReviewStatus, reviewContextBlock } from './break-glass.js';
 import { type Message, requesterNotice } from './messages.js';
 import { reviewContext } from './request-card.js';
 import {
@@ -47,6 +48,8 @@ export interface GrantView {
    * requester's DM names it and offers its password through the bot's own page.
    */
   perRequestLogin?: string | null;
+  /** A break-glass grant's review (who acknowledged or flagged it, or by when it is due). */
+  breakGlass?: ReviewStatus | null;
 }
 
 export const grantActionIds = {
@@ -74,6 +77,9 @@ export function grantCardSummary(view: GrantView): string {
 
 /** Who decided, in words: "Approved by @bob (first level), @carol (second level)". */
 export function decisionWords(view: GrantView): string {
+  if (view.decisionRule === 'breakGlass') {
+    return `Break-glass: granted by ${mention(view.requesterId)} themself, without approval`;
+  }
   if (view.decisionRule) {
     const verb = view.state === 'denied' ? 'Denied' : 'Approved';
     return `${verb} automatically by the rule ${code(view.decisionRule)}`;
@@ -123,6 +129,7 @@ export function grantCardBlocks(view: GrantView): SlackBlock[] {
     },
   ];
   if (view.reviewRule) blocks.push(reviewContext(view.reviewRule));
+  if (view.breakGlass) blocks.push(reviewContextBlock(view.breakGlass));
   if (view.endReason) blocks.push(endReasonContext(view.state, view.endReason));
   if (active) {
     blocks.push({

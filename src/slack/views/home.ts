@@ -21,6 +21,17 @@ export interface HomeFreeze {
   createdAt: Date;
 }
 
+/** A break-glass grant nobody has reviewed yet. */
+export interface HomeBreakGlass {
+  requestId: string;
+  requesterId: string;
+  resource: string;
+  state: HomeRequest['state'];
+  createdAt: Date;
+  dueAt: Date;
+  overdue: boolean;
+}
+
 export interface HomeModel {
   /** The viewer's pending, approved and active requests, newest first. */
   mine: readonly HomeRequest[];
@@ -32,6 +43,9 @@ export interface HomeModel {
     /** All active grants; `grants` may be the first few of them. */
     grantCount: number;
     freezes: readonly HomeFreeze[];
+    /** Break-glass grants waiting for review, oldest first; `unreviewedCount` is all of them. */
+    unreviewed?: readonly HomeBreakGlass[];
+    unreviewedCount?: number;
   } | null;
   /** The outcome of the viewer's last click on this tab. */
   notice?: string | null;
@@ -48,7 +62,7 @@ export const homeActionIds = {
 } as const;
 
 /** Two blocks per own request or approval, one per grant: 2·10 + 2·10 + 25 + the rest < 100. */
-export const homeLimits = { mine: 10, awaiting: 10, grants: 25, freezes: 20 } as const;
+export const homeLimits = { mine: 10, awaiting: 10, grants: 25, freezes: 20, unreviewed: 20 } as const;
 
 const sectionLimit = 3000;
 
@@ -160,10 +174,33 @@ function packed(lines: readonly string[], blockId: string): SlackBlock[] {
   return texts.map((text, i) => section(text, `${blockId}.${i}`));
 }
 
+function unreviewedLine(b: HomeBreakGlass): string {
+  const due = b.overdue ? `*overdue* since ${slackDate(b.dueAt)}` : `due ${slackDate(b.dueAt)}`;
+  return `• ${code(b.requestId)} ${mention(b.requesterId)} took ${code(b.resource)} ${slackDate(b.createdAt)} (${describeState(b.state)}): ${due}`;
+}
+
+/** Unreviewed break-glass first: it is the one list here that waits for someone. */
+function unreviewedBlocks(admin: NonNullable<HomeModel['admin']>): SlackBlock[] {
+  const all = admin.unreviewed ?? [];
+  if (all.length === 0) return [];
+  const shown = all.slice(0, homeLimits.unreviewed);
+  const total = admin.unreviewedCount ?? all.length;
+  return [
+    { type: 'divider' },
+    header(`Break-glass to review (${total})`),
+    ...packed(shown.map(unreviewedLine), 'jit.home.break_glass'),
+    ...more(total, shown.length, '.'),
+    context(
+      'Each reviewer has a DM with *Acknowledge* and *Flag*; `jit audit export --unreviewed` lists them.',
+    ),
+  ];
+}
+
 function adminBlocks(admin: NonNullable<HomeModel['admin']>): SlackBlock[] {
   const grants = admin.grants.slice(0, homeLimits.grants);
   const freezes = admin.freezes.slice(0, homeLimits.freezes);
   return [
+    ...unreviewedBlocks(admin),
     { type: 'divider' },
     header(`Active grants (${admin.grantCount})`),
     ...(grants.length === 0 ? [section('No one holds access right now.')] : grants.map(grantBlock)),

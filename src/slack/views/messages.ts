@@ -42,6 +42,7 @@ export function helpMessage(): Message {
       '*jit-bot: temporary access, approved in Slack and taken back automatically*',
       '`/jit` or `/jit request`: open the request form',
       '`/jit request <resource> <duration> <reason…>`: request without the form, e.g. `/jit request prod-db-write 1h INC-42 failing migration`',
+      '`/jit break-glass <resource> <duration> <reason…>`: emergencies only, where a resource allows it: access at once without approval; the security channel is alerted and reviewers check it afterwards',
       '`/jit list`: your pending and active requests',
       '`/jit pending`: requests waiting for your approval',
       '`/jit release <id>`: end your access now (or withdraw a pending request)',
