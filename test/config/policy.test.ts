@@ -422,3 +422,30 @@ describe('autoApprove requesterOnCall', () => {
     expect(errorOf(variant('resources.prod-db-write.autoApprove', bad))).toContain('PagerDuty schedule id');
   });
 });
+
+describe('breakGlass', () => {
+  const path = 'resources.prod-db-write.breakGlass';
+
+  it('fills in the reviewers later (admins), a one-hour review and one use a day', () => {
+    const policy = parsePolicy(variant(path, { maxDuration: '30m' }), env);
+    expect(policy.resources['prod-db-write']?.breakGlass).toEqual({
+      maxDuration: 1800,
+      reviewWithin: 3600,
+      freezeOnFlag: false,
+      limit: { count: 1, per: 86_400 },
+    });
+  });
+
+  it('refuses a maxDuration beyond duration.max, naming the key', () => {
+    expect(errorOf(variant(path, { maxDuration: '5h' }))).toContain(`${path}.maxDuration`);
+    expect(errorOf(variant(path, { maxDuration: '5h' }))).toContain('must not exceed duration.max');
+  });
+
+  it('refuses unknown keys and empty reviewers', () => {
+    expect(errorOf(variant(path, { maxDuration: '30m', approvers: ['U1'] }))).toContain(path);
+    expect(errorOf(variant(path, { maxDuration: '30m', reviewers: {} }))).toContain(`${path}.reviewers`);
+    expect(errorOf(variant(path, { maxDuration: '30m', limit: { count: 0 } }))).toContain(
+      `${path}.limit.count`,
+    );
+  });
+});

@@ -126,7 +126,7 @@ describe('break-glass', () => {
     ).toBe(false);
     await h.securityCard(id, 'to be reviewed by', 15_000);
 
-    // Acknowledged by dave: recorded once; sec's click a moment later changes nothing.
+    // Acknowledged by dave: recorded once; sec's Flag a moment later changes nothing.
     const daveDm = await reviewerDm(id, users.dave);
     const secDm = await reviewerDm(id, users.sec);
     await h.click(users.dave, breakGlassActionIds.acknowledge, id, daveDm);
@@ -173,6 +173,17 @@ describe('break-glass', () => {
     await clickReply('You cannot review your own break-glass grant');
     expect((await reviewOf(first.id)).outcome).toBeNull();
     expect(await h.isMember(h.login('eve'))).toBe(true);
+    // Both reviewers at the same moment: one review is recorded, the other is told.
+    await Promise.all([
+      h.click(users.sec, breakGlassActionIds.acknowledge, first.id, secDm),
+      h.click(users.dave, breakGlassActionIds.acknowledge, first.id, await reviewerDm(first.id, users.dave)),
+    ]);
+    await clickReply(`${first.id} was already acknowledged by`);
+    expect(
+      await h.db.prisma.auditEvent.count({
+        where: { requestId: first.id, action: 'break_glass.acknowledged' },
+      }),
+    ).toBe(1);
     await h.slash(users.eve, `release ${first.id}`);
   });
 
