@@ -353,6 +353,7 @@ export function grantView(
 ): GrantView {
   return {
     breakGlass: request.breakGlassReview ? reviewStatus(request.breakGlassReview) : null,
+    escalatedLevels: request.escalatedLevels,
     id: request.id,
     requesterId: request.requesterId,
     resource: request.resource,
@@ -382,6 +383,7 @@ export function requestView(
   const levels = (resource?.approvals ?? []).map((level, i) => ({
     count: level.count,
     approvedBy: request.approvals.filter((a) => a.level === i).map((a) => a.approverId),
+    escalated: request.escalatedLevels.includes(i),
   }));
   return {
     id: request.id,

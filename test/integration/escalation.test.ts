@@ -49,6 +49,17 @@ describe('escalation', () => {
       escalateTo: { users: [users.dave] },
     });
 
+    // The cards say it in words: the security card, and bob's card, brought up to date in place.
+    await h.securityCard(id, 'first level escalated to its fallback approvers', 15_000);
+    await h.fake.waitFor(
+      'chat.update',
+      (c) =>
+        c.ok &&
+        c.args.channel === `D${users.bob}` &&
+        JSON.stringify(c.args.blocks).includes(', escalated to its fallback approvers'),
+      { timeoutMs: 15_000 },
+    );
+
     await h.click(users.dave, actionIds.approve, id, daveCard);
     await h.dmTo(users.alice, `${id}\`: you have`);
     expect(await h.isMember(h.login('alice'))).toBe(true);

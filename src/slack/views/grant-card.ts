@@ -48,6 +48,8 @@ export interface GrantView {
    * requester's DM names it and offers its password through the bot's own page.
    */
   perRequestLogin?: string | null;
+  /** Approval levels (0-based) escalated to their fallback approvers, not decided in time. */
+  escalatedLevels?: readonly number[];
   /** A break-glass grant's review (who acknowledged or flagged it, or by when it is due). */
   breakGlass?: ReviewStatus | null;
 }
@@ -91,8 +93,14 @@ export function decisionWords(view: GrantView): string {
     )
     .join(', ');
   if (view.state === 'denied') return view.decidedBy ? `Denied by ${mention(view.decidedBy)}` : 'Denied';
-  if (view.state === 'pending')
-    return approvers ? `Waiting for approval; so far ${approvers}` : 'Waiting for approval';
+  if (view.state === 'pending') {
+    const escalated = (view.escalatedLevels ?? []).map(levelName);
+    const waiting =
+      escalated.length > 0
+        ? `Waiting for approval (${escalated.join(', ')} escalated to its fallback approvers)`
+        : 'Waiting for approval';
+    return approvers ? `${waiting}; so far ${approvers}` : waiting;
+  }
   if (view.state === 'timed_out') return 'No decision in time';
   if (view.state === 'cancelled' && !approvers) return 'Cancelled before a decision';
   if (approvers) return `Approved by ${approvers}`;

@@ -16,7 +16,8 @@ export interface RequestView {
   expiresAt: Date | null;
   endReason: string | null;
   decidedBy: string | null;
-  levels: ReadonlyArray<{ count: number; approvedBy: readonly string[] }>;
+  /** `escalated`: the level was not decided in time, so its `escalateTo` approvers were asked too. */
+  levels: ReadonlyArray<{ count: number; approvedBy: readonly string[]; escalated?: boolean }>;
   /** Opt-out rules that sent it to people (comma-separated ids), when any did. */
   reviewRule?: string | null;
   /** The identity the access goes to on the target, and the provider holding it. */
@@ -141,7 +142,8 @@ function approvalLine(view: RequestView): string {
       const who = `${shown.join(', ')}${more > 0 ? ` +${more} more` : ''}` || 'none yet';
       const name = levelName(i);
       const prefix = view.levels.length > 1 ? `${name.charAt(0).toUpperCase()}${name.slice(1)}: ` : '';
-      return `${prefix}${level.approvedBy.length} of ${level.count} (${who})`;
+      const escalated = level.escalated ? ', escalated to its fallback approvers' : '';
+      return `${prefix}${level.approvedBy.length} of ${level.count} (${who})${escalated}`;
     })
     .join('\n');
 }
