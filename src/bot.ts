@@ -9,6 +9,7 @@ import { reportGrantsOutsidePolicy } from './app/policy-changes.js';
 import type { Env } from './config/env.js';
 import type { Policy } from './config/policy.js';
 import { createPrismaClient } from './db/client.js';
+import { approverReauthRoutes } from './http/approver-reauth.js';
 import { credentialRoutes } from './http/credentials.js';
 import { healthRoutes } from './http/health.js';
 import { hookRoutes } from './http/hooks/routes.js';
@@ -25,6 +26,7 @@ import { createRevocationsFirst } from './jobs/revocations-first.js';
 import { startRevokeWorker } from './jobs/revoke.js';
 import type { WorkerSettings } from './jobs/workers.js';
 import { createMetrics } from './metrics.js';
+import { createApproverLogin } from './oidc/approver-login.js';
 import { createOnCallSchedules } from './oncall/schedules.js';
 import { createProviders } from './providers/registry.js';
 import { registerActions } from './slack/actions.js';
@@ -111,6 +113,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Called per hook request, by which time `deps` below is set.
       ...hookRoutes(env, () => deps, memory),
       ...credentialRoutes(() => deps),
+      ...approverReauthRoutes(() => deps),
     ],
   });
   const deps: Deps = {
@@ -129,6 +132,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     }),
     publicUrl: env.JIT_PUBLIC_URL,
     ...(policy.onCall ? { onCall: createOnCallSchedules(policy.onCall) } : {}),
+    ...(policy.oidc ? { approverLogin: createApproverLogin(policy.oidc) } : {}),
   };
   registerCommands(app, deps);
   registerActions(app, deps);

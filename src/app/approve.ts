@@ -11,6 +11,7 @@ import { followUps } from './follow-ups.js';
 import { freezesCovering } from './freeze.js';
 import { snapshotOf } from './grant-snapshot.js';
 import { checkApproverAccount, identityOn } from './identity.js';
+import { type ReauthProof, ReauthRequired } from './reauth.js';
 import { auditRefusal } from './refusal-audit.js';
 import { applyTransition, lockRequest } from './transition.js';
 
@@ -24,18 +25,33 @@ export interface ApprovalResult {
 /**
  * Records one approver's approval. Safe to run twice and concurrently: the row lock orders
  * approvers, the unique (request, approver) pair counts a person once, and a request that is no
- * longer pending refuses with `Conflict`.
+ * longer pending refuses with `Conflict`. On a resource with `approverReauth: oidc` it needs
+ * `reauth`, the approver's fresh sign-in (`src/app/reauth.ts`); without it, an approval that
+ * would otherwise count throws `ReauthRequired`.
  */
 export async function approveRequest(
   deps: Deps,
   requestId: string,
   approverId: string,
+  reauth?: ReauthProof,
 ): Promise<ApprovalResult> {
   const found = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
   if (!found) throw new NotFound(`No request ${requestId}.`);
   const resource = resourcePolicy(deps, found.resource);
   const levels = await approvalLevelsFor(deps, resource, found.escalatedLevels);
   if (found.state === 'pending') await checkApprover(deps, found, resource, approverId);
+  if (found.state === 'pending' && resource.approverReauth === 'oidc' && !reauth) {
+    // Refusals (not an approver, own request, already approved) are told now, not after a sign-in.
+    const approvals = await deps.db.approval.findMany({ where: { requestId } });
+    const decision = decideApproval(levels, approvals, approverId, found.requesterId);
+    if (!decision.ok) {
+      if (!unremarkable.has(decision.code))
+        await auditApprovalRefusal(deps, found, approverId, decision.reason);
+      throw new NotAllowed(sentence(decision.reason));
+    }
+    throw new ReauthRequired(requestId);
+  }
+  const signedIn = reauth ? { reauth } : {};
 
   const result = await deps.db.$transaction(async (tx) => {
     const request = await lockRequest(tx, requestId);
@@ -53,7 +69,7 @@ export async function approveRequest(
         event: 'approve',
         actor: approverId,
         data: { decidedAt: deps.clock.now(), decidedBy: approverId },
-        details: { level: level + 1 },
+        details: { level: level + 1, ...signedIn },
       });
       return {
         kind: 'done' as const,
@@ -77,7 +93,7 @@ export async function approveRequest(
         action: 'request.approval_recorded',
         fromState: 'pending',
         toState: 'pending',
-        details: { level: level + 1 },
+        details: { level: level + 1, ...signedIn },
       },
       deps.clock.now(),
     );

@@ -134,10 +134,11 @@ function gone(pickup: { usedAt: Date | null } | null): PickupGone {
   );
 }
 
-function hashToken(token: string): string {
+/** SHA-256 of a link's token: what the database keeps instead of the token. */
+export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-function withSlash(url: string): string {
+export function withSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
 }

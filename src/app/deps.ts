@@ -22,6 +22,39 @@ export interface Deps {
   publicUrl?: string;
   /** On-call schedules (`onCall:` in the policy file), for `autoApprove[].requesterOnCall`. */
   onCall?: OnCallSchedules;
+  /** The company's OpenID Connect provider (`oidc:`), for `approverReauth: oidc`. */
+  approverLogin?: ApproverLogin;
+}
+
+/** A sign-in at the company's OpenID Connect provider (authorization code flow with PKCE). */
+export interface ApproverLogin {
+  /** Where to send the approver's browser; `maxAge` and `acr_values` come from the policy. */
+  authorizationUrl(params: {
+    redirectUri: string;
+    state: string;
+    nonce: string;
+    codeVerifier: string;
+  }): Promise<URL>;
+  /**
+   * Redeems the callback's code and checks the ID token (signature, issuer, audience, nonce,
+   * state); throws when any of that fails.
+   */
+  finish(
+    callbackUrl: URL,
+    expected: { state: string; nonce: string; codeVerifier: string },
+  ): Promise<LoginClaims>;
+}
+
+/** What the ID token says about the sign-in. */
+export interface LoginClaims {
+  issuer: string;
+  subject: string;
+  /** The policy's `emailClaim`, when present and a string. */
+  email: string | null;
+  /** Seconds since the epoch; null when the token does not say. */
+  authTime: number | null;
+  acr: string | null;
+  amr: readonly string[];
 }
 
 export interface OnCallSchedules {

@@ -12,7 +12,7 @@ import type { Deps } from './deps.js';
 export interface RefusalEvent {
   requestId: string | null;
   actor: string;
-  action: 'approval.refused' | 'admin.refused' | 'identity.refused';
+  action: 'approval.refused' | 'approval.reauth_failed' | 'admin.refused' | 'identity.refused';
   fromState?: string;
   toState?: string;
   details: Record<string, unknown>;

@@ -4,7 +4,8 @@ import { auditActionFor, requestStates } from '../domain/lifecycle.js';
  * Audit events the security channel must see ahead of routine posts: access that is not coming
  * back on its own (a revoke that keeps failing, access found after its end), a freeze being put
  * on or lifted, the summary of a bulk revoke, grants left outside the policy file, and
- * break-glass (used, flagged by its reviewer, or left unreviewed past its deadline). Where they are written they are posted
+ * break-glass (used, flagged by its reviewer, or left unreviewed past its deadline), and an
+ * approver's sign-in that did not count (someone else's account, stale, too weak). Where they are written they are posted
  * with `urgent`; the sweep, re-posting what Redis lost, asks this list.
  */
 export const urgentAuditActions: ReadonlySet<string> = new Set([
@@ -18,6 +19,7 @@ export const urgentAuditActions: ReadonlySet<string> = new Set([
   'break_glass.used',
   'break_glass.flagged',
   'break_glass.review_overdue',
+  'approval.reauth_failed',
 ]);
 
 /**

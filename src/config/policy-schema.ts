@@ -115,6 +115,34 @@ const onCallSchema = z.strictObject({
   timeout: durationSchema.default(3),
 });
 
+/**
+ * The company's OpenID Connect provider (top-level `oidc:`), where approvers of resources with
+ * `approverReauth: oidc` sign in again before their approval counts.
+ */
+const oidcSchema = z
+  .strictObject({
+    /** The issuer; its `/.well-known/openid-configuration` is read at start. */
+    issuer: z.url({ protocol: /^https?$/ }),
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1),
+    /** How recent the sign-in must be (`max_age`, and checked on `auth_time`). */
+    maxAge: durationSchema.default(300),
+    /** When set, the ID token's `acr` must be one of these (also sent as `acr_values`). */
+    acrValues: z.array(z.string().min(1)).min(1).optional(),
+    /** When set, the ID token's `amr` must contain every one of these (e.g. [mfa]). */
+    requireAmr: z.array(z.string().min(1)).min(1).optional(),
+    /** The claim that must equal the approver's Slack email. */
+    emailClaim: z.string().min(1).default('email'),
+  })
+  .refine(
+    (o) =>
+      o.issuer.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(o.issuer),
+    {
+      message: 'must be https (plain http only on localhost, for tests)',
+      path: ['issuer'],
+    },
+  );
+
 const optOutAction = z.enum(['review', 'deny']);
 const optOutSchema = z.strictObject({
   outsideBusinessHours: optOutAction.optional(),
@@ -162,6 +190,8 @@ const resourceSchema = z
     approvalTimeout: durationSchema.optional(),
     recallAfterIdle: durationSchema.optional(),
     breakGlass: breakGlassSchema.optional(),
+    /** `oidc`: an approval counts only after the approver signs in again at the `oidc:` provider. */
+    approverReauth: z.literal('oidc').optional(),
   })
   .superRefine((r, ctx) => {
     if (r.duration.default > r.duration.max) {
@@ -207,6 +237,7 @@ export const policySchema = z
       })
       .default({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '19:00' }),
     onCall: onCallSchema.optional(),
+    oidc: oidcSchema.optional(),
     providers: z.record(
       z.string().regex(resourceNamePattern, 'provider names are lower-case letters, digits, - and _'),
       providerConfigSchema,
@@ -218,6 +249,13 @@ export const policySchema = z
   })
   .superRefine((policy, ctx) => {
     for (const [name, resource] of Object.entries(policy.resources)) {
+      if (resource.approverReauth === 'oidc' && !policy.oidc) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['resources', name, 'approverReauth'],
+          message: 'needs a top-level oidc block (issuer, clientId, clientSecret)',
+        });
+      }
       resource.autoApprove.forEach((rule, i) => {
         const service =
           rule.requesterOnCall && ('pagerduty' in rule.requesterOnCall ? 'pagerduty' : 'opsgenie');
@@ -236,3 +274,4 @@ export type Policy = z.output<typeof policySchema>;
 export type ResourcePolicy = Policy['resources'][string];
 export type ApprovalLevel = ResourcePolicy['approvals'][number];
 export type Principals = z.output<typeof principalsSchema>;
+export type OidcPolicy = z.output<typeof oidcSchema>;

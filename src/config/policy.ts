@@ -161,8 +161,19 @@ export function perRequestLoginResources(policy: Policy): string[] {
 
 /** Refuses to start a bot whose policy has per-request logins but no page to hand out their passwords. */
 export function requirePublicUrl(policy: Policy, publicUrl: string | undefined): void {
+  if (publicUrl) return;
+  const reauth = Object.entries(policy.resources)
+    .filter(([, r]) => r.approverReauth === 'oidc')
+    .map(([name]) => name)
+    .sort();
+  if (reauth.length > 0) {
+    throw new ConfigError(
+      `JIT_PUBLIC_URL is required: ${reauth.join(', ')} use approverReauth: oidc, whose sign-in ` +
+        "starts on the bot's own page and returns to JIT_PUBLIC_URL/oidc/callback",
+    );
+  }
   const resources = perRequestLoginResources(policy);
-  if (resources.length === 0 || publicUrl) return;
+  if (resources.length === 0) return;
   throw new ConfigError(
     `JIT_PUBLIC_URL is required: ${resources.join(', ')} use per-request logins, whose password ` +
       "is picked up from the bot's own page at that address",

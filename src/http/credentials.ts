@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PickupGone, peekPickup, redeemPickup } from '../app/credentials.js';
 import type { Deps } from '../app/deps.js';
 import { AppError, ProviderUnavailable } from '../app/errors.js';
+import { escapeHtml, page, paragraph } from './pages.js';
 import type { Route } from './routes.js';
 
 /**
@@ -67,29 +68,4 @@ async function handle(deps: Deps, req: IncomingMessage, res: ServerResponse): Pr
       error instanceof AppError ? escapeHtml(error.message) : 'Something went wrong; nothing was changed.';
     return page(res, 500, 'Could not show a password', [paragraph(message)]);
   }
-}
-
-function page(res: ServerResponse, status: number, title: string, body: string[]): void {
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'cache-control': 'no-store',
-    'content-security-policy':
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-    'referrer-policy': 'no-referrer',
-    'x-content-type-options': 'nosniff',
-    'x-frame-options': 'DENY',
-  });
-  res.end(
-    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">` +
-      `<meta name="viewport" content="width=device-width"><title>jit-bot: ${title}</title>` +
-      '<style>body{font:16px system-ui,sans-serif;max-width:40em;margin:3em auto;padding:0 1em}' +
-      'code{font-size:1.1em;background:#eee;padding:.1em .3em;user-select:all}dt{font-weight:bold}</style>' +
-      `</head><body><h1>${title}</h1>${body.join('')}</body></html>`,
-  );
-}
-
-const paragraph = (html: string) => `<p>${html}</p>`;
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

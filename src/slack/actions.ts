@@ -6,6 +6,7 @@ import { denyRequest } from '../app/deny.js';
 import type { Deps } from '../app/deps.js';
 import { Conflict, InvalidInput } from '../app/errors.js';
 import { findRequest } from '../app/queries.js';
+import { ReauthRequired } from '../app/reauth.js';
 import { requestAccess } from '../app/request-access.js';
 import { registerBreakGlassButtons } from './break-glass-actions.js';
 import { answerPrivately } from './click-answers.js';
@@ -20,6 +21,7 @@ import {
   requestModalMetadataSchema,
   requestModalSchema,
 } from './payloads.js';
+import { reauthText } from './reauth-link.js';
 import { userMessageFor } from './user-errors.js';
 import { approvalRecordedText, requestCreatedMessage } from './views/messages.js';
 import { callbackIds, denyModal } from './views/modals.js';
@@ -45,7 +47,8 @@ export function registerActions(app: App, deps: Deps): void {
     } catch (error) {
       // A stale message (already decided elsewhere): show the final state in place.
       if (error instanceof Conflict) await showCurrentState(deps, client, requestId, container, log);
-      await answerPrivately({ respond, client, body }, userMessageFor(error, log), log);
+      const text = error instanceof ReauthRequired ? await reauthText(deps, requestId, user.id, log) : null;
+      await answerPrivately({ respond, client, body }, text ?? userMessageFor(error, log), log);
     }
   });
 

@@ -10,8 +10,10 @@ import { releaseRequest } from '../app/end-grant.js';
 import { ProviderUnavailable } from '../app/errors.js';
 import { standingFreezes } from '../app/freeze.js';
 import { listAwaitingApprover, listOpenRequests } from '../app/queries.js';
+import { ReauthRequired } from '../app/reauth.js';
 import { describeState } from '../domain/lifecycle.js';
 import { blockActionSchema, slackUserIdSchema } from './payloads.js';
+import { reauthText } from './reauth-link.js';
 import { userMessageFor } from './user-errors.js';
 import { type HomeModel, homeActionIds, homeLimits, homeView } from './views/home.js';
 import { approvalRecordedText } from './views/messages.js';
@@ -104,7 +106,9 @@ export function registerHome(app: App, deps: Deps): void {
           ? `:white_check_mark: You approved ${code(requestId)}; access is being granted.`
           : approvalRecordedText(requestId, result.level);
     } catch (error) {
-      notice = userMessageFor(error, log);
+      notice =
+        (error instanceof ReauthRequired ? await reauthText(deps, requestId, userId, log) : null) ??
+        userMessageFor(error, log);
     }
     await publishHome(client, userId, log, notice);
   });

@@ -449,3 +449,36 @@ describe('breakGlass', () => {
     );
   });
 });
+
+describe('approverReauth and oidc', () => {
+  const oidc = { issuer: 'https://login.corp.example', clientId: 'jit-bot', clientSecret: 's3cret' };
+  const withReauth = (extra: Json = {}) => {
+    const copy = JSON.parse(variant('resources.prod-db-write.approverReauth', 'oidc')) as Json;
+    return JSON.stringify({ ...copy, ...extra });
+  };
+
+  it('needs the top-level oidc block, and fills in maxAge 5m and the email claim', () => {
+    expect(errorOf(withReauth())).toContain(
+      'resources.prod-db-write.approverReauth: needs a top-level oidc block',
+    );
+    const policy = parsePolicy(withReauth({ oidc }), env);
+    expect(policy.oidc).toEqual({ ...oidc, maxAge: 300, emailClaim: 'email' });
+  });
+
+  it('refuses a plain-http issuer other than localhost', () => {
+    expect(errorOf(withReauth({ oidc: { ...oidc, issuer: 'http://login.corp.example' } }))).toContain(
+      'oidc.issuer: must be https',
+    );
+    expect(() =>
+      parsePolicy(withReauth({ oidc: { ...oidc, issuer: 'http://127.0.0.1:9000' } }), env),
+    ).not.toThrow();
+  });
+
+  it('needs JIT_PUBLIC_URL for the sign-in page', () => {
+    const policy = parsePolicy(withReauth({ oidc }), env);
+    expect(() => requirePublicUrl(policy, undefined)).toThrow(
+      /JIT_PUBLIC_URL is required: prod-db-write use approverReauth/,
+    );
+    expect(() => requirePublicUrl(policy, 'https://jit.corp.example')).not.toThrow();
+  });
+});

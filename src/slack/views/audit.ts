@@ -36,6 +36,7 @@ const actionEmoji: Record<string, string> = {
   'drift.regranted': ':mag:',
   'drift.revoked': ':mag:',
   'drift.revoke_failed': ':rotating_light:',
+  'approval.reauth_failed': ':closed_lock_with_key:',
   'break_glass.used': ':rotating_light:',
   'break_glass.acknowledged': ':white_check_mark:',
   'break_glass.flagged': ':triangular_flag_on_post:',

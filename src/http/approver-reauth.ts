@@ -1,0 +1,131 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Deps } from '../app/deps.js';
+import { AppError, NotAllowed } from '../app/errors.js';
+import { beginSignIn, callbackUrl, completeSignIn, peekReauth, ReauthGone } from '../app/reauth.js';
+import { escapeHtml, page, paragraph } from './pages.js';
+import type { Route } from './routes.js';
+
+/**
+ * The approver's sign-in (`approverReauth: oidc`): `GET /approve/:token` shows a button (link
+ * previews must not start anything), its POST sends the browser to the OpenID Connect provider
+ * with a cookie holding the sign-in's state, and `GET /oidc/callback` is where it comes back:
+ * the approval is made there, or refused with the reason.
+ */
+
+const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+const stateCookie = 'jit_reauth_state';
+
+export function approverReauthRoutes(getDeps: () => Deps): Route[] {
+  return [
+    {
+      path: '/approve/:token',
+      method: ['GET', 'POST'],
+      handler: (req, res) => approvePage(getDeps(), req, res),
+    },
+    { path: '/oidc/callback', method: 'GET', handler: (req, res) => callback(getDeps(), req, res) },
+  ];
+}
+
+async function approvePage(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  req.resume();
+  const token = tokenSchema.safeParse(
+    (req as IncomingMessage & { params?: Record<string, string> }).params?.token,
+  );
+  if (!token.success)
+    return page(res, 404, 'Link not found', [paragraph('This is not a link the bot made.')]);
+  try {
+    if (req.method === 'GET') {
+      const reauth = await peekReauth(deps, token.data);
+      return page(
+        res,
+        200,
+        'Sign in to approve',
+        [
+          paragraph(
+            `Your approval of ${escapeHtml(reauth.requestId)} (${escapeHtml(reauth.resource)}) counts once you have ` +
+              'signed in again with your company account.',
+          ),
+          '<form method="post"><button type="submit">Sign in and approve</button></form>',
+        ],
+        { formAction: issuerOrigin(deps) },
+      );
+    }
+    const { redirectTo, state } = await beginSignIn(deps, token.data);
+    const secure = deps.publicUrl?.startsWith('https://') ? '; Secure' : '';
+    res.writeHead(303, {
+      location: redirectTo.toString(),
+      'cache-control': 'no-store',
+      'referrer-policy': 'no-referrer',
+      // Lax: the provider's redirect back is a top-level GET, which carries it.
+      'set-cookie': `${stateCookie}=${state}; Path=/oidc; HttpOnly; SameSite=Lax; Max-Age=600${secure}`,
+    });
+    res.end();
+  } catch (error) {
+    failurePage(deps, res, error);
+  }
+}
+
+async function callback(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  req.resume();
+  const clear = { 'set-cookie': `${stateCookie}=; Path=/oidc; HttpOnly; SameSite=Lax; Max-Age=0` };
+  try {
+    if (!deps.publicUrl) throw new ReauthGone('The bot has no JIT_PUBLIC_URL.');
+    // The URL the provider redirected to, as registered: the bot may be behind a proxy.
+    const url = new URL(callbackUrl(deps.publicUrl));
+    url.search = new URL(req.url ?? '/', 'http://callback').search;
+    const error = url.searchParams.get('error');
+    if (error) {
+      throw new NotAllowed(
+        `The sign-in did not complete (${url.searchParams.get('error_description') ?? error}).`,
+      );
+    }
+    const result = await completeSignIn(deps, url, cookieValue(req, stateCookie));
+    const what =
+      result.outcome === 'approved'
+        ? 'Access is being granted.'
+        : `Your approval counts for level ${result.level + 1}; the request waits for the next level.`;
+    return page(
+      res,
+      200,
+      'Approved',
+      [paragraph(`You approved ${escapeHtml(result.request.id)}. ${what} You can close this page.`)],
+      {
+        headers: clear,
+      },
+    );
+  } catch (error) {
+    failurePage(deps, res, error, clear);
+  }
+}
+
+function failurePage(
+  deps: Deps,
+  res: ServerResponse,
+  error: unknown,
+  headers?: Record<string, string>,
+): void {
+  const options = headers ? { headers } : {};
+  if (error instanceof ReauthGone) {
+    page(res, 410, 'Link used up', [paragraph(escapeHtml(error.message))], options);
+  } else if (error instanceof AppError) {
+    page(res, 403, 'Not approved', [paragraph(escapeHtml(error.message))], options);
+  } else {
+    deps.logger.warn({ err: error }, 'approver sign-in failed');
+    const text = 'The sign-in could not be checked; nothing was approved. Press Approve again.';
+    page(res, 502, 'Sign-in failed', [paragraph(text)], options);
+  }
+}
+
+function issuerOrigin(deps: Deps): string {
+  const issuer = deps.policy.oidc?.issuer;
+  return issuer ? new URL(issuer).origin : '';
+}
+
+function cookieValue(req: IncomingMessage, name: string): string | null {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=') || null;
+  }
+  return null;
+}
