@@ -52,13 +52,12 @@ async function approvePage(deps: Deps, req: IncomingMessage, res: ServerResponse
       );
     }
     const { redirectTo, state } = await beginSignIn(deps, token.data);
-    const secure = deps.publicUrl?.startsWith('https://') ? '; Secure' : '';
     res.writeHead(303, {
       location: redirectTo.toString(),
       'cache-control': 'no-store',
       'referrer-policy': 'no-referrer',
       // Lax: the provider's redirect back is a top-level GET, which carries it.
-      'set-cookie': `${stateCookie}=${state}; Path=/oidc; HttpOnly; SameSite=Lax; Max-Age=600${secure}`,
+      'set-cookie': stateCookieHeader(deps, state, 600),
     });
     res.end();
   } catch (error) {
@@ -68,7 +67,7 @@ async function approvePage(deps: Deps, req: IncomingMessage, res: ServerResponse
 
 async function callback(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   req.resume();
-  const clear = { 'set-cookie': `${stateCookie}=; Path=/oidc; HttpOnly; SameSite=Lax; Max-Age=0` };
+  const clear = { 'set-cookie': stateCookieHeader(deps, '', 0) };
   try {
     if (!deps.publicUrl) throw new ReauthGone('The bot has no JIT_PUBLIC_URL.');
     // The URL the provider redirected to, as registered: the bot may be behind a proxy.
@@ -115,6 +114,17 @@ function failurePage(
     const text = 'The sign-in could not be checked; nothing was approved. Press Approve again.';
     page(res, 502, 'Sign-in failed', [paragraph(text)], options);
   }
+}
+
+/**
+ * The sign-in's state, for the callback only: its path as the browser sees it (the bot may be
+ * served under a prefix of JIT_PUBLIC_URL), Secure when that is https.
+ */
+function stateCookieHeader(deps: Deps, value: string, maxAgeSec: number): string {
+  const publicUrl = deps.publicUrl ?? 'http://localhost/';
+  const path = new URL(callbackUrl(publicUrl)).pathname;
+  const secure = publicUrl.startsWith('https://') ? '; Secure' : '';
+  return `${stateCookie}=${value}; Path=${path}; HttpOnly; SameSite=Lax; Max-Age=${maxAgeSec}${secure}`;
 }
 
 function issuerOrigin(deps: Deps): string {

@@ -148,6 +148,10 @@ async function signInUntilCallback(link: string): Promise<{ callback: string; co
   expect(await shown.text()).toContain('Sign in and approve');
   const started = await fetch(toBot(link), { method: 'POST', redirect: 'manual' });
   expect(started.status).toBe(303);
+  // Sent back only to the callback, at its public path (the bot is served under /bot/ here).
+  expect(started.headers.getSetCookie()[0]).toMatch(
+    /; Path=\/bot\/oidc\/callback; HttpOnly; SameSite=Lax; Max-Age=600; Secure$/,
+  );
   bot.take(started);
   const idpJar = new Jar();
   let url = started.headers.get('location') as string;
