@@ -1,26 +1,16 @@
 import { appendAuditEvent } from '../audit/chain.js';
 import { principalsSchema } from '../config/policy-schema.js';
 import { breakGlassRule, decideBreakGlass } from '../domain/break-glass.js';
-import { formatDuration } from '../domain/duration.js';
 import { mayHoldAccess } from '../domain/lifecycle.js';
-import { checkDuration, checkReason } from '../domain/policy.js';
 import type { AccessRequest, BreakGlassReview, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import type { DeadlineOutcome } from './approval-timeout.js';
 import { knownResource, resolvePrincipals } from './approvers.js';
 import type { Deps } from './deps.js';
-import { Conflict, checked, InvalidInput, NotAllowed, NotFound } from './errors.js';
+import { Conflict, InvalidInput, NotAllowed, NotFound } from './errors.js';
 import { followUps } from './follow-ups.js';
 import { applyFreeze, freezesCovering } from './freeze.js';
-import { snapshotFromPolicy } from './grant-snapshot.js';
-import { requesterIdentity } from './identity.js';
-import {
-  type AccessRequestInput,
-  checkTargetIdentity,
-  createWithFreshId,
-  parseRequestedDuration,
-  rateLockClass,
-} from './request-access.js';
+import { type AccessRequestInput, checkAsk, createWithFreshId, rateLockClass } from './request-access.js';
 import { revokeGrants } from './revoke.js';
 import type { Tx } from './transition.js';
 
@@ -59,20 +49,7 @@ export async function breakGlass(deps: Deps, input: AccessRequestInput): Promise
     max: rules.maxDuration,
     min: resource.duration.min,
   };
-  const durationSec = checked(
-    checkDuration(parseRequestedDuration(input.duration), limits, formatDuration),
-    'duration',
-  );
-  const reason = checked(checkReason(input.reason), 'reason');
-
-  const user = await deps.directory.user(input.requesterId);
-  const snapshot = snapshotFromPolicy(deps.policy, input.resource);
-  if (!snapshot) throw new InvalidInput(`Resource ${input.resource} has no provider configured.`);
-  const identity = await requesterIdentity(deps, user, {
-    resource: input.resource,
-    provider: snapshot.provider,
-  });
-  await checkTargetIdentity(deps, user.id, input.resource, snapshot, identity);
+  const { durationSec, reason, user, snapshot, identity } = await checkAsk(deps, input, limits);
 
   const now = deps.clock.now();
   const freezes = await freezesCovering(deps, { resource: input.resource, requesterId: user.id });

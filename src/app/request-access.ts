@@ -7,6 +7,7 @@ import {
   checkApprovable,
   checkDuration,
   checkReason,
+  type DurationLimits,
   decideRequest,
   type OnCallAnswer,
   type PolicyDecision,
@@ -47,20 +48,7 @@ const hourMs = 60 * 60 * 1000;
  */
 export async function requestAccess(deps: Deps, input: AccessRequestInput): Promise<AccessRequest> {
   const resource = knownResource(deps, input.resource, 'resource');
-  const durationSec = checked(
-    checkDuration(parseRequestedDuration(input.duration), resource.duration, formatDuration),
-    'duration',
-  );
-  const reason = checked(checkReason(input.reason), 'reason');
-
-  const user = await deps.directory.user(input.requesterId);
-  const snapshot = snapshotFromPolicy(deps.policy, input.resource);
-  if (!snapshot) throw new InvalidInput(`Resource ${input.resource} has no provider configured.`);
-  const identity = await requesterIdentity(deps, user, {
-    resource: input.resource,
-    provider: snapshot.provider,
-  });
-  await checkTargetIdentity(deps, user.id, input.resource, snapshot, identity);
+  const { durationSec, reason, user, snapshot, identity } = await checkAsk(deps, input, resource.duration);
   const approvable = checkApprovable(await approvalLevelsFor(deps, resource), user.id);
   const [groups, onCall] = await Promise.all([
     autoApproveGroupsOf(deps, resource, user.id),
@@ -128,12 +116,44 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
 }
 
 /**
+ * What every way of asking for access checks before anything is written: the duration within
+ * `limits` and the reason, then the requester, their identity on the resource's provider, and
+ * whether the target will grant to it.
+ */
+export async function checkAsk(
+  deps: Deps,
+  input: AccessRequestInput,
+  limits: DurationLimits,
+): Promise<{
+  durationSec: number;
+  reason: string;
+  user: SlackUser;
+  snapshot: GrantSnapshot;
+  identity: string;
+}> {
+  const durationSec = checked(
+    checkDuration(parseRequestedDuration(input.duration), limits, formatDuration),
+    'duration',
+  );
+  const reason = checked(checkReason(input.reason), 'reason');
+  const user = await deps.directory.user(input.requesterId);
+  const snapshot = snapshotFromPolicy(deps.policy, input.resource);
+  if (!snapshot) throw new InvalidInput(`Resource ${input.resource} has no provider configured.`);
+  const identity = await requesterIdentity(deps, user, {
+    resource: input.resource,
+    provider: snapshot.provider,
+  });
+  await checkTargetIdentity(deps, user.id, input.resource, snapshot, identity);
+  return { durationSec, reason, user, snapshot, identity };
+}
+
+/**
  * Asks the provider whether it may grant to this identity at all (a superuser, a group role, a
  * service account may not be), so such a request is refused now rather than failing after
  * approval. When the target cannot be asked right now the request goes ahead: the grant asks
  * again before it touches anything.
  */
-export async function checkTargetIdentity(
+async function checkTargetIdentity(
   deps: Deps,
   requesterId: string,
   resourceName: string,
@@ -194,7 +214,7 @@ async function autoApproveGroupsOf(
   return new Set(named.filter((_, i) => members[i]?.includes(userId)));
 }
 
-export function parseRequestedDuration(text: string | null): number | null {
+function parseRequestedDuration(text: string | null): number | null {
   if (text === null || text.trim() === '') return null;
   const seconds = parseDuration(text);
   if (seconds === null) {

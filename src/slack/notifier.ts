@@ -11,7 +11,7 @@ import { isFinal, type RequestState } from '../domain/lifecycle.js';
 import { currentLevel } from '../domain/policy.js';
 import { type AccessRequest, Prisma, type SlackMessage } from '../generated/prisma/client.js';
 import type { NotifyJob } from '../jobs/queues.js';
-import { type BreakGlassView, type ReviewStatus, reviewerMessage } from './views/break-glass.js';
+import { type ReviewStatus, reviewerMessage } from './views/break-glass.js';
 import {
   type GrantView,
   grantCardBlocks,
@@ -74,7 +74,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
       });
     }
     if (place.purpose === 'reviewer' && request.breakGlassReview) {
-      return reviewerMessage(breakGlassView(request, request.breakGlassReview));
+      return reviewerMessage({ ...grantView(request), review: reviewStatus(request.breakGlassReview) });
     }
     if (place.purpose === 'reminder') {
       return approvalReminder({
@@ -324,23 +324,6 @@ function reviewStatus(review: NonNullable<RequestWithApprovals['breakGlassReview
     decidedAt: review.decidedAt,
     overdueAt: review.overdueAt,
     freezeOnFlag: review.freezeOnFlag,
-  };
-}
-
-function breakGlassView(
-  request: AccessRequest,
-  review: NonNullable<RequestWithApprovals['breakGlassReview']>,
-): BreakGlassView {
-  return {
-    id: request.id,
-    requesterId: request.requesterId,
-    resource: request.resource,
-    identity: request.identity,
-    reason: request.reason,
-    durationSec: request.durationSec,
-    state: request.state,
-    expiresAt: request.expiresAt,
-    review: reviewStatus(review),
   };
 }
 
