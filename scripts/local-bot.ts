@@ -49,6 +49,8 @@ resources:
     approvals:
       - from: { users: [${people.bob.id}] }
     optOut: { guests: deny }
+    # Try \`/jit break-glass prod-db-write 15m INC-1 primary down\` as alice; sec reviews it.
+    breakGlass: { maxDuration: 30m, reviewers: { users: [${people.sec.id}] }, limit: { count: 5, per: 1h } }
   prod-db-admin:
     description: Admin on the production database (demo role ${roles.admin}), two approval levels
     provider: proddb

@@ -113,7 +113,8 @@ describe('the sandbox in Chromium', () => {
     // The grant lands on the real database and in the side panel.
     await expect.poll(holds, { timeout: 15_000 }).toBe(true);
     await page.locator('#target td', { hasText: names.login }).waitFor();
-    expect((await requestState(id))?.state).toBe('active');
+    // The target is granted first, then the grant recorded: wait for the record.
+    await expect.poll(async () => (await requestState(id))?.state, { timeout: 15_000 }).toBe('active');
 
     // alice's grant DM, with Release now.
     await as('alice');
@@ -164,4 +165,28 @@ describe('the sandbox in Chromium', () => {
     await page.locator('#dm .message', { hasText: 'not while INC-42 is open' }).waitFor();
     expect(await holds()).toBe(false);
   }, 90_000);
+
+  it('break-glass: access at once, an alert for the security team, and sec flags it', async () => {
+    await as('alice');
+    await tab('dm');
+    await send('/jit break-glass prod-db-write 15m INC-43 primary down');
+    const answer = page.locator('#ephemeral .ephemeral', { hasText: 'break-glass on' });
+    await answer.waitFor();
+    const id = /JIT-[0-9A-Z]{6}/.exec((await answer.textContent()) ?? '')?.[0] as string;
+    await expect.poll(holds, { timeout: 15_000 }).toBe(true);
+
+    // sec: the loud alert in the channel, and a review DM with Acknowledge and Flag.
+    await as('sec');
+    await tab('security');
+    await page.locator('#security .message', { hasText: /BREAK-GLASS/ }).waitFor();
+    await tab('dm');
+    const review = page.locator('#dm .message', { hasText: `${id}` }).filter({ hasText: 'broke glass' });
+    await review.getByRole('button', { name: 'Flag' }).click();
+    await page.locator('#confirm:not([hidden])').waitFor();
+    expect((await page.locator('#confirm-title').textContent()) ?? '').toBe(`Flag ${id}?`);
+    await page.click('#confirm-ok');
+    await expect.poll(holds, { timeout: 15_000 }).toBe(false);
+    await expect.poll(async () => (await requestState(id))?.state, { timeout: 15_000 }).toBe('revoked');
+    await review.filter({ hasText: 'flagged by' }).waitFor();
+  }, 60_000);
 });
