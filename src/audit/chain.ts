@@ -39,6 +39,11 @@ export interface ChainedFields {
 }
 
 export function hashAuditEvent(prevHash: string, event: ChainedFields): string {
+  return createHash('sha256').update(prevHash).update(canonicalBody(event)).digest('hex');
+}
+
+/** What an event's hash covers after the previous hash: its fields as RFC 8785 JSON. */
+function canonicalBody(event: ChainedFields): string {
   const body = canonicalize({
     at: event.at.toISOString(),
     requestId: event.requestId,
@@ -48,10 +53,7 @@ export function hashAuditEvent(prevHash: string, event: ChainedFields): string {
     toState: event.toState,
     details: event.details,
   });
-  return createHash('sha256')
-    .update(prevHash)
-    .update(body ?? '')
-    .digest('hex');
+  return body ?? '';
 }
 
 /**
@@ -78,18 +80,11 @@ export async function appendAuditEvents(
 ): Promise<bigint[]> {
   if (inputs.length === 0) return [];
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${auditChainLockKey})`;
+  if (inputs.length === 1) return [await insertOne(tx, fieldsOf(inputs[0] as AuditInput, at))];
   const tail = await tx.auditEvent.findFirst({ orderBy: { id: 'desc' }, select: { hash: true } });
   let prevHash = tail?.hash ?? genesisHash;
   const rows = inputs.map((input) => {
-    const fields: ChainedFields = {
-      at,
-      requestId: input.requestId ?? null,
-      actor: input.actor,
-      action: input.action,
-      fromState: input.fromState ?? null,
-      toState: input.toState ?? null,
-      details: input.details ?? {},
-    };
+    const fields = fieldsOf(input, at);
     const hash = hashAuditEvent(prevHash, fields);
     const row = { ...fields, details: fields.details as Prisma.InputJsonValue, prevHash, hash };
     prevHash = hash;
@@ -99,4 +94,35 @@ export async function appendAuditEvents(
   const created = await tx.auditEvent.createManyAndReturn({ data: rows, select: { id: true, hash: true } });
   const idByHash = new Map(created.map((row) => [row.hash, row.id]));
   return rows.map((row) => idByHash.get(row.hash) as bigint);
+}
+
+function fieldsOf(input: AuditInput, at: Date): ChainedFields {
+  return {
+    at,
+    requestId: input.requestId ?? null,
+    actor: input.actor,
+    action: input.action,
+    fromState: input.fromState ?? null,
+    toState: input.toState ?? null,
+    details: input.details ?? {},
+  };
+}
+
+/**
+ * One event in one statement, the lock already held: PostgreSQL reads the tail and computes the
+ * same hash as `hashAuditEvent` (SHA-256 of the previous hash followed by the canonical body, as
+ * hex). The statement's snapshot is taken after the lock was granted (by the statement before),
+ * so the tail it reads is the latest committed one.
+ */
+async function insertOne(tx: Prisma.TransactionClient, fields: ChainedFields): Promise<bigint> {
+  const body = canonicalBody(fields);
+  const [row] = await tx.$queryRaw<{ id: bigint }[]>`
+    INSERT INTO "audit_events" ("at", "requestId", "actor", "action", "fromState", "toState", "details", "prevHash", "hash")
+    SELECT ${fields.at}, ${fields.requestId}, ${fields.actor}, ${fields.action}, ${fields.fromState},
+      ${fields.toState}, ${JSON.stringify(fields.details)}::jsonb, "tail"."hash",
+      encode(sha256(convert_to("tail"."hash" || ${body}, 'UTF8')), 'hex')
+    FROM (SELECT coalesce((SELECT "hash" FROM "audit_events" ORDER BY "id" DESC LIMIT 1), ${genesisHash}) AS "hash") AS "tail"
+    RETURNING "id"`;
+  if (!row) throw new Error('the audit event was not inserted');
+  return row.id;
 }

@@ -68,6 +68,25 @@ describe('appendAuditEvents', () => {
     expect(await brokenLinks()).toEqual([]);
   });
 
+  it('hashes a single event in the database exactly as the program does, whatever the text', async () => {
+    const odd: AuditInput = {
+      requestId: null,
+      actor: 'U0ÉLÈNE',
+      action: 'request.created',
+      details: {
+        reason: 'café ✓ 🚀 "quoted" \\ back\nslash',
+        nested: { z: 1, a: [true, null, 1.5e-7] },
+        '': 'empty key',
+      },
+    };
+    const at = new Date('2026-12-07T10:00:00.123Z');
+    const id = await db.prisma.$transaction((tx) => appendAuditEvent(tx, odd, at));
+    const row = await db.prisma.auditEvent.findUniqueOrThrow({ where: { id } });
+    expect(row.at.toISOString()).toBe(at.toISOString());
+    expect(row.hash).toBe(hashAuditEvent(row.prevHash, row));
+    expect(await brokenLinks()).toEqual([]);
+  });
+
   it('appends nothing for an empty list, without taking the lock', async () => {
     const before = await db.prisma.auditEvent.count();
     expect(await db.prisma.$transaction((tx) => appendAuditEvents(tx, [], new Date()))).toEqual([]);
@@ -75,6 +94,7 @@ describe('appendAuditEvents', () => {
   });
 
   it('keeps one chain when two clients append singly and in bulk at the same time', async () => {
+    const before = await db.prisma.auditEvent.count();
     const at = new Date();
     const work = (client: PrismaClient, who: string) =>
       Array.from({ length: 20 }, (_, i) =>
@@ -90,7 +110,7 @@ describe('appendAuditEvents', () => {
       );
     await Promise.all([...work(db.prisma, 'first'), ...work(other, 'second')]);
 
-    expect(await db.prisma.auditEvent.count()).toBe(3 + 2 * (15 + 5 * 25));
+    expect(await db.prisma.auditEvent.count()).toBe(before + 2 * (15 + 5 * 25));
     expect(await brokenLinks()).toEqual([]);
   });
 
