@@ -28,6 +28,7 @@ export async function reconcileQueues(
     expiries: 0,
     grants: 0,
     approverAsks: 0,
+    reviewerAsks: 0,
     frozenRevokes: 0,
     auditPosts: 0,
     approvalDeadlines: 0,
@@ -88,6 +89,21 @@ export async function reconcileQueues(
     const id = jobIds.notify(request.id, 'ask-approvers', request.version);
     if (await ensureJob(queues.notify, id, () => jobs.notify(request, 'ask-approvers')))
       report.approverAsks++;
+  }
+
+  // Break-glass reviewers never asked (the follow-up was lost with Redis, or Slack was away).
+  const unreviewed = await deps.db.accessRequest.findMany({
+    where: {
+      createdAt: { lt: settled },
+      breakGlassReview: { is: { outcome: null } },
+      messages: { none: { purpose: 'reviewer' } },
+    },
+    select: { id: true, version: true, state: true },
+  });
+  for (const request of unreviewed) {
+    const id = jobIds.notify(request.id, 'ask-reviewers', request.version);
+    if (await ensureJob(queues.notify, id, () => jobs.notify(request, 'ask-reviewers')))
+      report.reviewerAsks++;
   }
 
   // Grants a freeze should have revoked (the process doing it died, or the target was down).
@@ -154,6 +170,7 @@ export interface ReconcileReport {
   expiries: number;
   grants: number;
   approverAsks: number;
+  reviewerAsks: number;
   frozenRevokes: number;
   auditPosts: number;
   approvalDeadlines: number;

@@ -259,6 +259,21 @@ describe('break-glass', () => {
     expect(new Set(exported.map((e) => e.requestId))).toContain(lost.id);
     expect(exported.every((e) => e.requestId !== null)).toBe(true);
     expect(err.join('\n')).toContain(lost.id);
+    // Its reviewers' DMs lost too (as if the follow-up never ran): the sweep asks them again.
+    await h.db.prisma.slackMessage.deleteMany({ where: { requestId: lost.id, purpose: 'reviewer' } });
+    const asked = h.fake
+      .callsTo('chat.postMessage')
+      .filter((c) => String(c.args.text).startsWith(`Break-glass ${lost.id}`)).length;
+    expect((await reconcileQueues(later, h.bot.queues)).reviewerAsks).toBe(1);
+    await expect
+      .poll(
+        () =>
+          h.fake
+            .callsTo('chat.postMessage')
+            .filter((c) => String(c.args.text).startsWith(`Break-glass ${lost.id}`)).length,
+        { timeout: 10_000 },
+      )
+      .toBe(asked + 1);
     await h.slash(users.dave, `release ${lost.id}`);
   });
 });
