@@ -1,4 +1,4 @@
-import * as client from 'openid-client';
+import type * as OpenId from 'openid-client';
 import type { ApproverLogin, LoginClaims } from '../app/deps.js';
 import type { OidcPolicy } from '../config/policy-schema.js';
 
@@ -10,16 +10,20 @@ import type { OidcPolicy } from '../config/policy-schema.js';
  * the sign-in is judged by `src/app/reauth.ts`.
  */
 export function createApproverLogin(oidc: OidcPolicy): ApproverLogin {
-  let discovered: Promise<client.Configuration> | null = null;
+  // Loaded on first use: a bot without approverReauth never holds the library in memory.
+  const library = () => import('openid-client');
+  let discovered: Promise<OpenId.Configuration> | null = null;
   const configuration = () => {
-    discovered ??= client
-      .discovery(
-        new URL(oidc.issuer),
-        oidc.clientId,
-        undefined,
-        client.ClientSecretPost(oidc.clientSecret),
-        // Plain http is accepted by the policy file for a local issuer only (tests).
-        oidc.issuer.startsWith('http://') ? { execute: [client.allowInsecureRequests] } : {},
+    discovered ??= library()
+      .then((client) =>
+        client.discovery(
+          new URL(oidc.issuer),
+          oidc.clientId,
+          undefined,
+          client.ClientSecretPost(oidc.clientSecret),
+          // Plain http is accepted by the policy file for a local issuer only (tests).
+          oidc.issuer.startsWith('http://') ? { execute: [client.allowInsecureRequests] } : {},
+        ),
       )
       .catch((error: unknown) => {
         discovered = null;
@@ -30,7 +34,7 @@ export function createApproverLogin(oidc: OidcPolicy): ApproverLogin {
 
   return {
     async authorizationUrl({ redirectUri, state, nonce, codeVerifier }) {
-      const config = await configuration();
+      const [client, config] = await Promise.all([library(), configuration()]);
       return client.buildAuthorizationUrl(config, {
         redirect_uri: redirectUri,
         scope: 'openid email',
@@ -45,7 +49,7 @@ export function createApproverLogin(oidc: OidcPolicy): ApproverLogin {
     },
 
     async finish(callbackUrl, expected): Promise<LoginClaims> {
-      const config = await configuration();
+      const [client, config] = await Promise.all([library(), configuration()]);
       const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
         pkceCodeVerifier: expected.codeVerifier,
         expectedState: expected.state,
