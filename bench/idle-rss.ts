@@ -81,8 +81,9 @@ export async function idleRssBench(): Promise<BenchResult> {
           ours: bot[1].rssMb,
           baseline: bare[1].rssMb,
           unit: 'MB',
-          goal: '< 150 MB',
-          met: bot[1].rssMb < 150,
+          // The goal; this benchmark said < 150 MB before, which was not it.
+          goal: '≤ 120 MB',
+          met: bot[1].rssMb <= 120,
         },
         { metric: 'peak RSS (VmHWM)', ours: bot[1].peakMb, baseline: bare[1].peakMb, unit: 'MB' },
       ],
