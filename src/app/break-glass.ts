@@ -2,7 +2,7 @@ import { appendAuditEvent } from '../audit/chain.js';
 import { principalsSchema } from '../config/policy-schema.js';
 import { breakGlassRule, decideBreakGlass } from '../domain/break-glass.js';
 import { mayHoldAccess } from '../domain/lifecycle.js';
-import type { AccessRequest, BreakGlassReview, Prisma } from '../generated/prisma/client.js';
+import type { AccessRequest, BreakGlassReview } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import type { DeadlineOutcome } from './approval-timeout.js';
 import { knownResource, resolvePrincipals } from './approvers.js';
@@ -10,7 +10,13 @@ import type { Deps } from './deps.js';
 import { Conflict, InvalidInput, NotAllowed, NotFound } from './errors.js';
 import { followUps } from './follow-ups.js';
 import { applyFreeze, freezesCovering } from './freeze.js';
-import { type AccessRequestInput, checkAsk, createWithFreshId, rateLockClass } from './request-access.js';
+import {
+  type AccessRequestInput,
+  checkAsk,
+  createWithFreshId,
+  newRequest,
+  rateLockClass,
+} from './request-access.js';
 import { revokeGrants } from './revoke.js';
 import type { Tx } from './transition.js';
 
@@ -49,7 +55,8 @@ export async function breakGlass(deps: Deps, input: AccessRequestInput): Promise
     max: rules.maxDuration,
     min: resource.duration.min,
   };
-  const { durationSec, reason, user, snapshot, identity } = await checkAsk(deps, input, limits);
+  const ask = await checkAsk(deps, input, limits);
+  const { durationSec, reason, user, identity } = ask;
 
   const now = deps.clock.now();
   const freezes = await freezesCovering(deps, { resource: input.resource, requesterId: user.id });
@@ -73,16 +80,7 @@ export async function breakGlass(deps: Deps, input: AccessRequestInput): Promise
           blockedUsers: resource.optOut?.blockedUsers ?? [],
         },
       ),
-    {
-      requesterId: user.id,
-      resource: input.resource,
-      reason,
-      durationSec,
-      identity,
-      grantSnapshot: snapshot as Prisma.InputJsonObject,
-      channelId: input.channelId ?? null,
-      createdAt: now,
-    },
+    newRequest(input, ask, now),
     {
       details: { breakGlass: true },
       decider: user.id,

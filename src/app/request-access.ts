@@ -78,16 +78,7 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
     deps,
     now,
     decide,
-    {
-      requesterId: user.id,
-      resource: input.resource,
-      reason,
-      durationSec,
-      identity,
-      grantSnapshot: snapshot as Prisma.InputJsonObject,
-      channelId: input.channelId ?? null,
-      createdAt: now,
-    },
+    newRequest(input, { durationSec, reason, user, snapshot, identity }, now),
     { details: onCallDetails(onCall) },
   );
   deps.metrics.requestCreated();
@@ -145,6 +136,24 @@ export async function checkAsk(
   });
   await checkTargetIdentity(deps, user.id, input.resource, snapshot, identity);
   return { durationSec, reason, user, snapshot, identity };
+}
+
+/** The row of a new request, from what `checkAsk` found. */
+export function newRequest(
+  input: AccessRequestInput,
+  ask: Awaited<ReturnType<typeof checkAsk>>,
+  now: Date,
+): NewRequest {
+  return {
+    requesterId: ask.user.id,
+    resource: input.resource,
+    reason: ask.reason,
+    durationSec: ask.durationSec,
+    identity: ask.identity,
+    grantSnapshot: ask.snapshot as Prisma.InputJsonObject,
+    channelId: input.channelId ?? null,
+    createdAt: now,
+  };
 }
 
 /**
