@@ -59,6 +59,14 @@ beforeAll(async () => {
       return grant;
     },
     cookies: { keys: ['reauth-test-cookie-key'] },
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      Grant: 3600,
+      IdToken: 600,
+      Interaction: 600,
+      Session: 3600,
+    },
   });
   idp.use(async (ctx, next) => {
     const interaction = /^\/interaction\/([^/]+)$/.exec(ctx.path);
