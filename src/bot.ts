@@ -34,6 +34,7 @@ import { createSlackApp, startSlackApp } from './slack/app.js';
 import { startAuditPoster } from './slack/audit-poster.js';
 import { registerCommands } from './slack/commands.js';
 import { createSlackDirectory } from './slack/directory.js';
+import { createExtensionNotices } from './slack/extension-notices.js';
 import { registerHome } from './slack/home.js';
 import { createNotifier } from './slack/notifier.js';
 
@@ -113,7 +114,10 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       // Called per hook request, by which time `deps` below is set.
       ...hookRoutes(env, () => deps, memory),
       ...credentialRoutes(() => deps),
-      ...approverReauthRoutes(() => deps),
+      ...approverReauthRoutes(
+        () => deps,
+        () => createExtensionNotices(deps, app.client),
+      ),
     ],
   });
   const deps: Deps = {

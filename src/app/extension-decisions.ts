@@ -23,6 +23,7 @@ import {
   settleExtension,
   waitingApprovers,
 } from './extension-record.js';
+import { type ReauthProof, ReauthRequired } from './reauth.js';
 import { auditRefusal } from './refusal-audit.js';
 import { moveExpiryOnTarget } from './target-expiry.js';
 import { lockRequest } from './transition.js';
@@ -45,12 +46,20 @@ export async function approveExtension(
   notices: ExtensionNotices,
   extensionId: string,
   approverId: string,
+  reauth?: ReauthProof,
 ): Promise<ExtensionApprovalResult> {
   const { found, levels, reasons } = await loadForDecision(deps, extensionId);
-  // More time is more access: the same people are refused as for the request itself.
-  if (found.state === 'pending') {
-    await checkApprover(deps, found.request, resourcePolicy(deps, found.request.resource), approverId);
+  const resource = resourcePolicy(deps, found.request.resource);
+  // More time is more access: the same people are refused as for the request itself, and a
+  // resource whose approvers sign in again asks that for its extensions too.
+  if (found.state === 'pending') await checkApprover(deps, found.request, resource, approverId);
+  if (found.state === 'pending' && resource.approverReauth === 'oidc' && !reauth) {
+    const approvals = await deps.db.extensionApproval.findMany({ where: { extensionId } });
+    const decision = decideApproval(levels, approvals, approverId, found.requesterId);
+    if (!decision.ok) throw new NotAllowed(sentence(decision.reason));
+    throw new ReauthRequired(found.requestId, extensionId);
   }
+  const signedIn = reauth ? { reauth } : {};
   const now = deps.clock.now();
 
   const result = await deps.db.$transaction(async (tx) => {
@@ -82,7 +91,11 @@ export async function approveExtension(
     const after: ApprovalRecord[] = [...approvals, { approverId, level }];
     if (complete) {
       const approvers = after.map((a) => a.approverId);
-      const applied = await applyExtension(deps, tx, request, extension, { actor: approverId, approvers });
+      const applied = await applyExtension(deps, tx, request, extension, {
+        actor: approverId,
+        approvers,
+        ...signedIn,
+      });
       return { kind: 'done' as const, outcome: 'extended' as const, level, after, ...applied };
     }
     // Progress within `pending`, on the trail like a request's; the version bump orders clicks.
@@ -96,7 +109,7 @@ export async function approveExtension(
         requestId: request.id,
         actor: approverId,
         action: 'extension.approval_recorded',
-        details: { extensionId, level: level + 1 },
+        details: { extensionId, level: level + 1, ...signedIn },
       },
       now,
     );

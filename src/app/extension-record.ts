@@ -4,6 +4,7 @@ import type { ApprovalRecord, ResolvedLevel } from '../domain/policy.js';
 import type { AccessRequest, Extension, Prisma } from '../generated/prisma/client.js';
 import type { Deps } from './deps.js';
 import { Conflict, NotFound } from './errors.js';
+import type { ReauthProof } from './reauth.js';
 import { StaleVersion, type Tx } from './transition.js';
 
 /**
@@ -74,7 +75,10 @@ export async function settleExtension(
 }
 
 /** Who approved an extension: the rule that auto-approved it, or the people of its levels. */
-export type ExtensionApprover = { actor: string; rule: string } | { actor: string; approvers: string[] };
+export type ExtensionApprover =
+  | { actor: string; rule: string }
+  /** `reauth`: the sign-in that made the last approval count (`approverReauth: oidc`). */
+  | { actor: string; approvers: string[]; reauth?: ReauthProof };
 
 /**
  * Moves the grant's end by the extension's time and marks the extension approved, in the
@@ -106,7 +110,12 @@ export async function applyExtension(
   const auditIds = await appendAuditEvents(
     tx,
     [
-      { requestId: request.id, actor: by.actor, action: 'extension.approved', details: common },
+      {
+        requestId: request.id,
+        actor: by.actor,
+        action: 'extension.approved',
+        details: { ...common, ...('reauth' in by && by.reauth ? { reauth: by.reauth } : {}) },
+      },
       {
         requestId: request.id,
         actor: by.actor,

@@ -2,6 +2,8 @@ import { type ApprovalResult, approveRequest } from './approve.js';
 import { hashToken, withSlash } from './credentials.js';
 import type { Deps, LoginClaims } from './deps.js';
 import { AppError, InvalidInput, NotAllowed, NotFound } from './errors.js';
+import { approveExtension, type ExtensionApprovalResult } from './extension-decisions.js';
+import type { ExtensionNotices } from './extension-record.js';
 import { auditRefusal } from './refusal-audit.js';
 
 /**
@@ -15,8 +17,12 @@ import { auditRefusal } from './refusal-audit.js';
 
 /** Thrown by `approveRequest` for an approval that needs the sign-in first. */
 export class ReauthRequired extends AppError {
-  constructor(readonly requestId: string) {
-    super(`${requestId} needs you to sign in again before your approval counts.`);
+  /** `extensionId`: the approval asked for is of this extension of the grant. */
+  constructor(
+    readonly requestId: string,
+    readonly extensionId: string | null = null,
+  ) {
+    super(`${extensionId ?? requestId} needs you to sign in again before your approval counts.`);
   }
 }
 
@@ -48,6 +54,7 @@ export async function startReauth(
   deps: Deps,
   requestId: string,
   approverId: string,
+  extensionId: string | null = null,
 ): Promise<{ url: string; expiresAt: Date }> {
   if (!deps.publicUrl || !deps.approverLogin) {
     throw new InvalidInput(
@@ -58,32 +65,35 @@ export async function startReauth(
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + linkLifetimeMs);
   await deps.db.approvalReauth.create({
-    data: { tokenHash: hashToken(token), requestId, approverId, createdAt: now, expiresAt },
+    data: { tokenHash: hashToken(token), requestId, approverId, extensionId, createdAt: now, expiresAt },
   });
   return { url: new URL(`approve/${token}`, withSlash(deps.publicUrl)).toString(), expiresAt };
 }
 
 async function liveReauth(deps: Deps, where: { tokenHash: string } | { stateHash: string }) {
-  const row = await deps.db.approvalReauth.findFirst({ where, include: { request: true } });
+  const row = await deps.db.approvalReauth.findFirst({ where, include: { request: true, extension: true } });
   if (!row || row.usedAt || row.expiresAt <= deps.clock.now()) {
     throw new ReauthGone(
       'This sign-in link has been used or has expired. Press Approve again for a new one.',
     );
   }
-  if (row.request.state !== 'pending') {
-    throw new ReauthGone(`${row.requestId} is no longer waiting for approval.`);
-  }
+  const waiting = row.extension ? row.extension.state === 'pending' : row.request.state === 'pending';
+  if (!waiting)
+    throw new ReauthGone(`${row.extensionId ?? row.requestId} is no longer waiting for approval.`);
   return row;
 }
 
 /** What the page shows before the sign-in starts (GET: link previews must not start one). */
-export async function peekReauth(
-  deps: Deps,
-  token: string,
-): Promise<{ requestId: string; resource: string }> {
+export async function peekReauth(deps: Deps, token: string): Promise<{ subject: string; resource: string }> {
   const row = await liveReauth(deps, { tokenHash: hashToken(token) });
-  return { requestId: row.requestId, resource: row.request.resource };
+  const subject = row.extensionId ? `the extension ${row.extensionId} of ${row.requestId}` : row.requestId;
+  return { subject, resource: row.request.resource };
 }
+
+/** What a sign-in approved: the request (`approveRequest`'s result) or an extension of it. */
+export type SignedInApproval =
+  | { kind: 'request'; result: ApprovalResult }
+  | { kind: 'extension'; result: ExtensionApprovalResult };
 
 /**
  * Starts the sign-in (the page's button, a POST): a fresh state, nonce and PKCE verifier for the
@@ -116,9 +126,10 @@ export async function beginSignIn(deps: Deps, token: string): Promise<{ redirect
  */
 export async function completeSignIn(
   deps: Deps,
+  notices: ExtensionNotices,
   url: URL,
   cookieState: string | null,
-): Promise<ApprovalResult> {
+): Promise<SignedInApproval> {
   const state = url.searchParams.get('state');
   if (!state) throw new ReauthGone('The sign-in came back without its state.');
   const row = await liveReauth(deps, { stateHash: hashToken(state) });
@@ -149,13 +160,20 @@ export async function completeSignIn(
     });
     throw new NotAllowed(`Your approval was not counted: ${problem}.`);
   }
-  return approveRequest(deps, row.requestId, row.approverId, {
+  const proof: ReauthProof = {
     issuer: claims.issuer,
     subject: claims.subject,
     authTime: new Date((claims.authTime as number) * 1000).toISOString(),
     acr: claims.acr,
     amr: claims.amr,
-  });
+  };
+  if (row.extensionId) {
+    return {
+      kind: 'extension',
+      result: await approveExtension(deps, notices, row.extensionId, row.approverId, proof),
+    };
+  }
+  return { kind: 'request', result: await approveRequest(deps, row.requestId, row.approverId, proof) };
 }
 
 /** Why a sign-in does not count as the approver's, or null when it does. */

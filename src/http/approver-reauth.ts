@@ -2,7 +2,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Deps } from '../app/deps.js';
 import { AppError, NotAllowed } from '../app/errors.js';
-import { beginSignIn, callbackUrl, completeSignIn, peekReauth, ReauthGone } from '../app/reauth.js';
+import type { ExtensionNotices } from '../app/extension-record.js';
+import {
+  beginSignIn,
+  callbackUrl,
+  completeSignIn,
+  peekReauth,
+  ReauthGone,
+  type SignedInApproval,
+} from '../app/reauth.js';
 import { escapeHtml, page, paragraph } from './pages.js';
 import type { Route } from './routes.js';
 
@@ -16,14 +24,19 @@ import type { Route } from './routes.js';
 const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 const stateCookie = 'jit_reauth_state';
 
-export function approverReauthRoutes(getDeps: () => Deps): Route[] {
+/** `getNotices`: how an extension approved here tells its approvers and requester (Slack). */
+export function approverReauthRoutes(getDeps: () => Deps, getNotices: () => ExtensionNotices): Route[] {
   return [
     {
       path: '/approve/:token',
       method: ['GET', 'POST'],
       handler: (req, res) => approvePage(getDeps(), req, res),
     },
-    { path: '/oidc/callback', method: 'GET', handler: (req, res) => callback(getDeps(), req, res) },
+    {
+      path: '/oidc/callback',
+      method: 'GET',
+      handler: (req, res) => callback(getDeps(), getNotices, req, res),
+    },
   ];
 }
 
@@ -43,7 +56,7 @@ async function approvePage(deps: Deps, req: IncomingMessage, res: ServerResponse
         'Sign in to approve',
         [
           paragraph(
-            `Your approval of ${escapeHtml(reauth.requestId)} (${escapeHtml(reauth.resource)}) counts once you have ` +
+            `Your approval of ${escapeHtml(reauth.subject)} (${escapeHtml(reauth.resource)}) counts once you have ` +
               'signed in again with your company account.',
           ),
           '<form method="post"><button type="submit">Sign in and approve</button></form>',
@@ -65,7 +78,12 @@ async function approvePage(deps: Deps, req: IncomingMessage, res: ServerResponse
   }
 }
 
-async function callback(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function callback(
+  deps: Deps,
+  getNotices: () => ExtensionNotices,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   req.resume();
   const clear = { 'set-cookie': stateCookieHeader(deps, '', 0) };
   try {
@@ -79,23 +97,27 @@ async function callback(deps: Deps, req: IncomingMessage, res: ServerResponse): 
         `The sign-in did not complete (${url.searchParams.get('error_description') ?? error}).`,
       );
     }
-    const result = await completeSignIn(deps, url, cookieValue(req, stateCookie));
-    const what =
-      result.outcome === 'approved'
-        ? 'Access is being granted.'
-        : `Your approval counts for level ${result.level + 1}; the request waits for the next level.`;
-    return page(
-      res,
-      200,
-      'Approved',
-      [paragraph(`You approved ${escapeHtml(result.request.id)}. ${what} You can close this page.`)],
-      {
-        headers: clear,
-      },
-    );
+    const signedIn = await completeSignIn(deps, getNotices(), url, cookieValue(req, stateCookie));
+    const text = approvedText(signedIn);
+    return page(res, 200, 'Approved', [paragraph(`${escapeHtml(text)} You can close this page.`)], {
+      headers: clear,
+    });
   } catch (error) {
     failurePage(deps, res, error, clear);
   }
+}
+
+function approvedText(signedIn: SignedInApproval): string {
+  if (signedIn.kind === 'extension') {
+    const { result } = signedIn;
+    return result.outcome === 'extended'
+      ? `You approved ${result.subject.extension.id}; ${result.subject.request.id} now ends ${result.subject.request.expiresAt?.toISOString() ?? 'later'}.`
+      : `You approved ${result.subject.extension.id}; it waits for the next level.`;
+  }
+  const { result } = signedIn;
+  return result.outcome === 'approved'
+    ? `You approved ${result.request.id}. Access is being granted.`
+    : `You approved ${result.request.id}; your approval counts for level ${result.level + 1}, and the request waits for the next level.`;
 }
 
 function failurePage(

@@ -47,7 +47,7 @@ export function registerActions(app: App, deps: Deps): void {
     } catch (error) {
       // A stale message (already decided elsewhere): show the final state in place.
       if (error instanceof Conflict) await showCurrentState(deps, client, requestId, container, log);
-      const text = error instanceof ReauthRequired ? await reauthText(deps, requestId, user.id, log) : null;
+      const text = error instanceof ReauthRequired ? await reauthText(deps, error, user.id, log) : null;
       await answerPrivately({ respond, client, body }, text ?? userMessageFor(error, log), log);
     }
   });

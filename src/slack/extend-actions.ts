@@ -9,6 +9,7 @@ import { checkExtendable, requestExtension } from '../app/extend.js';
 import { approveExtension, denyExtension } from '../app/extension-decisions.js';
 import { findExtension } from '../app/extension-record.js';
 import { findRequest } from '../app/queries.js';
+import { ReauthRequired } from '../app/reauth.js';
 import { answerPrivately } from './click-answers.js';
 import { createExtensionNotices, extensionCardMessage, extensionView } from './extension-notices.js';
 import { readForm } from './forms.js';
@@ -20,6 +21,7 @@ import {
   extensionDenyModalMetadataSchema,
   extensionDenyModalSchema,
 } from './payloads.js';
+import { reauthText } from './reauth-link.js';
 import { userMessageFor } from './user-errors.js';
 import { extensionActionIds, extensionAnswer } from './views/extension-card.js';
 import { grantActionIds } from './views/grant-card.js';
@@ -121,7 +123,8 @@ export function registerExtensionActions(app: App, deps: Deps): void {
     } catch (error) {
       // A stale card (decided elsewhere, or the grant ended): show where it stands.
       if (error instanceof Conflict) await showOnCard(deps, client, extensionId, placeOf(container), log);
-      await answerPrivately({ respond, client, body }, userMessageFor(error, log), log);
+      const text = error instanceof ReauthRequired ? await reauthText(deps, error, user.id, log) : null;
+      await answerPrivately({ respond, client, body }, text ?? userMessageFor(error, log), log);
     }
   });
 

@@ -107,7 +107,7 @@ export function registerHome(app: App, deps: Deps): void {
           : approvalRecordedText(requestId, result.level);
     } catch (error) {
       notice =
-        (error instanceof ReauthRequired ? await reauthText(deps, requestId, userId, log) : null) ??
+        (error instanceof ReauthRequired ? await reauthText(deps, error, userId, log) : null) ??
         userMessageFor(error, log);
     }
     await publishHome(client, userId, log, notice);

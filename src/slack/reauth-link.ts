@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Deps } from '../app/deps.js';
-import { startReauth } from '../app/reauth.js';
+import { type ReauthRequired, startReauth } from '../app/reauth.js';
 import { userMessageFor } from './user-errors.js';
 import { code, slackDate } from './views/text.js';
 
@@ -10,14 +10,14 @@ import { code, slackDate } from './views/text.js';
  */
 export async function reauthText(
   deps: Deps,
-  requestId: string,
+  needed: ReauthRequired,
   approverId: string,
   log: Logger,
 ): Promise<string> {
   try {
-    const link = await startReauth(deps, requestId, approverId);
+    const link = await startReauth(deps, needed.requestId, approverId, needed.extensionId);
     return (
-      `:closed_lock_with_key: ${code(requestId)} needs you to sign in again before your approval counts. ` +
+      `:closed_lock_with_key: ${code(needed.extensionId ?? needed.requestId)} needs you to sign in again before your approval counts. ` +
       `<${link.url}|Sign in and approve> (works once, until ${slackDate(link.expiresAt)}).`
     );
   } catch (error) {

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extensionActionIds } from '../../src/slack/views/extension-card.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
 
@@ -134,10 +135,17 @@ function toBot(url: string): string {
 /** Presses Approve as bob and returns the link the ephemeral answer carries. */
 async function approveLink(requestId: string): Promise<string> {
   const card = await h.approverMessage(requestId, users.bob);
+  return linkFromClick(requestId, () => h.click(users.bob, actionIds.approve, requestId, card));
+}
+
+async function linkFromClick(subject: string, click: () => Promise<unknown>): Promise<string> {
   const before = h.fake.responses.length;
-  await h.click(users.bob, actionIds.approve, requestId, card);
+  await click();
   const reply = await h.fake.waitForResponse(
-    (r) => h.fake.responses.indexOf(r) >= before && String(r.body.text).includes('sign in again'),
+    (r) =>
+      h.fake.responses.indexOf(r) >= before &&
+      String(r.body.text).includes(subject) &&
+      String(r.body.text).includes('sign in again'),
   );
   expect(reply.body.response_type).toBe('ephemeral');
   const link = /<(https:[^|>]+)\|Sign in and approve>/.exec(String(reply.body.text))?.[1];
@@ -270,6 +278,40 @@ describe('approverReauth: oidc', () => {
     // Once the request is decided, another link's page says so.
     const late = await fetch(toBot(link));
     expect(late.status).toBe(410);
+    await h.slash(users.alice, `release ${id}`);
+  });
+
+  it('asks the same for an extension of the grant: its approval counts only after the sign-in', async () => {
+    const id = await h.request(users.alice, 'reauth-db', '30m');
+    nextLogin = { accountId: 'bob', amr: ['pwd', 'mfa'] };
+    expect((await signIn(await approveLink(id))).page.status).toBe(200);
+    await expect.poll(() => stateOf(id), { timeout: 15_000 }).toBe('active');
+    const before = (await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).expiresAt as Date;
+
+    const { reply } = await h.slash(users.alice, `extend ${id} 10m`);
+    const extensionId = /EXT-[0-9A-Z]{6}/.exec(String(reply.body.text))?.[0] as string;
+    expect(extensionId).toBeDefined();
+    const call = await h.fake.waitFor(
+      'chat.postMessage',
+      (c) => c.ok && c.args.channel === `D${users.bob}` && String(c.args.text).includes(extensionId),
+    );
+    const card = { channel: String(call.args.channel), ts: String(call.result.ts) };
+    const link = await linkFromClick(extensionId, () =>
+      h.click(users.bob, extensionActionIds.approve, extensionId, card),
+    );
+    const extension = () => h.db.prisma.extension.findUniqueOrThrow({ where: { id: extensionId } });
+    expect((await extension()).state).toBe('pending');
+
+    const { page } = await signIn(link);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`You approved ${extensionId}`);
+    expect((await extension()).state).toBe('approved');
+    const after = (await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).expiresAt as Date;
+    expect(after.getTime() - before.getTime()).toBe(10 * 60 * 1000);
+    const extended = await h.db.prisma.auditEvent.findFirstOrThrow({
+      where: { requestId: id, action: 'extension.approved' },
+    });
+    expect(extended.details).toMatchObject({ reauth: { subject: 'bob' } });
     await h.slash(users.alice, `release ${id}`);
   });
 });
