@@ -1,7 +1,6 @@
 import { appendAuditEvent } from '../audit/chain.js';
 import { principalsSchema } from '../config/policy-schema.js';
 import { breakGlassRule, decideBreakGlass } from '../domain/break-glass.js';
-import { mayHoldAccess } from '../domain/lifecycle.js';
 import type { AccessRequest, BreakGlassReview } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import type { DeadlineOutcome } from './approval-timeout.js';
@@ -60,7 +59,8 @@ export async function breakGlass(deps: Deps, input: AccessRequestInput): Promise
 
   const now = deps.clock.now();
   const freezes = await freezesCovering(deps, { resource: input.resource, requesterId: user.id });
-  const reviewers = rules.reviewers ?? deps.policy.admins;
+  const { users, groups } = rules.reviewers ?? deps.policy.admins;
+  const reviewers = { users, groups };
   const dueAt = new Date(now.getTime() + rules.reviewWithin * 1000);
   let usedEvent: bigint | null = null;
 
@@ -88,7 +88,7 @@ export async function breakGlass(deps: Deps, input: AccessRequestInput): Promise
         await tx.breakGlassReview.create({
           data: {
             requestId: approved.id,
-            reviewers: { users: reviewers.users, groups: reviewers.groups },
+            reviewers,
             freezeOnFlag: rules.freezeOnFlag,
             dueAt,
           },
@@ -106,7 +106,7 @@ export async function breakGlass(deps: Deps, input: AccessRequestInput): Promise
               identity,
               durationSec,
               reason,
-              reviewers: { users: reviewers.users, groups: reviewers.groups },
+              reviewers,
               reviewBy: dueAt.toISOString(),
             },
           },
@@ -146,7 +146,7 @@ async function countRecentBreakGlass(tx: Tx, userId: string, now: Date, perSec: 
     where: {
       requesterId: userId,
       decisionRule: breakGlassRule,
-      createdAt: { gt: new Date(now.getTime() - Math.max(perSec * 1000, 0)) },
+      createdAt: { gt: new Date(now.getTime() - perSec * 1000) },
     },
   });
 }
@@ -155,17 +155,6 @@ async function countRecentBreakGlass(tx: Tx, userId: string, now: Date, perSec: 
 export function reviewersOf(review: Pick<BreakGlassReview, 'reviewers'>) {
   const parsed = principalsSchema.safeParse(review.reviewers);
   return parsed.success ? parsed.data : { users: [], groups: [] };
-}
-
-/** Whether `userId` may review this break-glass grant: a named reviewer, never its requester. */
-export async function mayReview(
-  deps: Pick<Deps, 'directory'>,
-  review: Pick<BreakGlassReview, 'reviewers'>,
-  requesterId: string,
-  userId: string,
-): Promise<boolean> {
-  if (userId === requesterId) return false;
-  return (await resolvePrincipals(deps, reviewersOf(review))).has(userId);
 }
 
 export interface ReviewResult {
@@ -195,7 +184,7 @@ export async function reviewBreakGlass(
   if (review.request.requesterId === reviewerId) {
     throw new NotAllowed('You cannot review your own break-glass grant.');
   }
-  if (!(await mayReview(deps, review, review.request.requesterId, reviewerId))) {
+  if (!(await resolvePrincipals(deps, reviewersOf(review))).has(reviewerId)) {
     throw new NotAllowed(`You are not a reviewer of ${requestId}.`);
   }
   if (review.outcome) throw alreadyReviewed(review);
@@ -232,32 +221,30 @@ export async function reviewBreakGlass(
   log.info({ verdict }, 'break-glass reviewed');
 
   let revoked: ReviewResult['revoked'] = null;
-  let froze = false;
   if (verdict === 'flagged') {
     const reason = `break-glass flagged by its reviewer <@${reviewerId}>`;
-    if (review.freezeOnFlag) {
-      // The freeze revokes every grant of the requester, this one among them.
-      await applyFreeze(deps, {
-        actorId: reviewerId,
-        scope: { scope: 'user', userId: review.request.requesterId },
-        reason,
-      });
-      froze = true;
-    }
-    const current = await deps.db.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
-    if (mayHoldAccess(current.state)) {
-      const summary = await revokeGrants(deps, [requestId], { actorId: reviewerId, reason });
-      revoked = summary.retrying.length > 0 ? 'retrying' : 'revoked';
-    } else {
-      revoked = froze && current.state === 'revoked' ? 'revoked' : 'already-ended';
-    }
+    // A freeze of the requester revokes every grant of theirs, this one among them.
+    const summary = review.freezeOnFlag
+      ? (
+          await applyFreeze(deps, {
+            actorId: reviewerId,
+            scope: { scope: 'user', userId: review.request.requesterId },
+            reason,
+          })
+        ).revocation
+      : await revokeGrants(deps, [requestId], { actorId: reviewerId, reason });
+    revoked = summary.retrying.includes(requestId)
+      ? 'retrying'
+      : summary.revoked.includes(requestId)
+        ? 'revoked'
+        : 'already-ended';
   }
   const request = await deps.db.accessRequest.findUniqueOrThrow({ where: { id: requestId } });
   await afterCommit(deps, requestId, [
     () => deps.jobs.postAudit([auditId], { urgent: verdict === 'flagged' }),
     () => deps.jobs.notify(request, ['reviewed'], []),
   ]);
-  return { request, verdict, revoked, froze };
+  return { request, verdict, revoked, froze: verdict === 'flagged' && review.freezeOnFlag };
 }
 
 function alreadyReviewed(review: Pick<BreakGlassReview, 'requestId' | 'outcome' | 'decidedBy'>): Conflict {
@@ -281,7 +268,6 @@ export async function alertOverdueReview(deps: Deps, requestId: string): Promise
       data: { overdueAt: now },
     });
     if (count !== 1) return null;
-    const reviewers = reviewersOf(review);
     return appendAuditEvent(
       tx,
       {
@@ -289,7 +275,7 @@ export async function alertOverdueReview(deps: Deps, requestId: string): Promise
         actor: 'system',
         action: 'break_glass.review_overdue',
         details: {
-          reviewers: { users: reviewers.users, groups: reviewers.groups },
+          reviewers: reviewersOf(review),
           dueAt: review.dueAt.toISOString(),
           waitedMinutes: Math.round((now.getTime() - review.createdAt.getTime()) / 60_000),
         },

@@ -55,7 +55,7 @@ export async function createPickup(deps: Deps, requestId: string, userId: string
   if (!deps.publicUrl) {
     throw new InvalidInput('The bot has no JIT_PUBLIC_URL, so it has no page to show a password on.');
   }
-  const token = Buffer.from(deps.randomBytes(32)).toString('base64url');
+  const token = newLinkToken(deps);
   const now = deps.clock.now();
   const expiresAt = new Date(Math.min(now.getTime() + pickupLifetimeMs, request.expiresAt.getTime()));
   await deps.db.credentialPickup.create({
@@ -132,6 +132,11 @@ function gone(pickup: { usedAt: Date | null } | null): PickupGone {
   return new PickupGone(
     'This link has expired or does not exist. Get a new one from your grant message in Slack.',
   );
+}
+
+/** The secret part of a one-time link: 32 random bytes, base64url (43 characters). */
+export function newLinkToken(deps: Pick<Deps, 'randomBytes'>): string {
+  return Buffer.from(deps.randomBytes(32)).toString('base64url');
 }
 
 /** SHA-256 of a link's token: what the database keeps instead of the token. */

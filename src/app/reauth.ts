@@ -1,6 +1,6 @@
 import { type ApprovalResult, approveRequest } from './approve.js';
-import { hashToken, withSlash } from './credentials.js';
-import type { Deps, LoginClaims } from './deps.js';
+import { hashToken, newLinkToken, withSlash } from './credentials.js';
+import type { ApproverLogin, Deps, LoginClaims } from './deps.js';
 import { AppError, InvalidInput, NotAllowed, NotFound } from './errors.js';
 import { approveExtension, type ExtensionApprovalResult } from './extension-decisions.js';
 import type { ExtensionNotices } from './extension-record.js';
@@ -43,8 +43,6 @@ const linkLifetimeMs = 10 * 60 * 1000;
 /** The sign-in's clock may run a little ahead of ours. */
 const clockSkewSec = 30;
 
-const random = (deps: Pick<Deps, 'randomBytes'>) => Buffer.from(deps.randomBytes(32)).toString('base64url');
-
 export function callbackUrl(publicUrl: string): string {
   return new URL('oidc/callback', withSlash(publicUrl)).toString();
 }
@@ -56,18 +54,14 @@ export async function startReauth(
   approverId: string,
   extensionId: string | null = null,
 ): Promise<{ url: string; expiresAt: Date }> {
-  if (!deps.publicUrl || !deps.approverLogin) {
-    throw new InvalidInput(
-      'This approval needs a sign-in, but the bot has no JIT_PUBLIC_URL or oidc: set up.',
-    );
-  }
-  const token = random(deps);
+  const publicUrl = requireLogin(deps).publicUrl;
+  const token = newLinkToken(deps);
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + linkLifetimeMs);
   await deps.db.approvalReauth.create({
     data: { tokenHash: hashToken(token), requestId, approverId, extensionId, createdAt: now, expiresAt },
   });
-  return { url: new URL(`approve/${token}`, withSlash(deps.publicUrl)).toString(), expiresAt };
+  return { url: new URL(`approve/${token}`, withSlash(publicUrl)).toString(), expiresAt };
 }
 
 async function liveReauth(deps: Deps, where: { tokenHash: string } | { stateHash: string }) {
@@ -102,16 +96,16 @@ export type SignedInApproval =
  */
 export async function beginSignIn(deps: Deps, token: string): Promise<{ redirectTo: URL; state: string }> {
   const row = await liveReauth(deps, { tokenHash: hashToken(token) });
-  const login = requireLogin(deps);
-  const state = random(deps);
-  const nonce = random(deps);
-  const codeVerifier = random(deps);
+  const { login, publicUrl } = requireLogin(deps);
+  const state = newLinkToken(deps);
+  const nonce = newLinkToken(deps);
+  const codeVerifier = newLinkToken(deps);
   await deps.db.approvalReauth.update({
     where: { tokenHash: row.tokenHash },
     data: { stateHash: hashToken(state), nonce, codeVerifier },
   });
   const redirectTo = await login.authorizationUrl({
-    redirectUri: callbackUrl(deps.publicUrl as string),
+    redirectUri: callbackUrl(publicUrl),
     state,
     nonce,
     codeVerifier,
@@ -143,7 +137,7 @@ export async function completeSignIn(
   if (count !== 1) throw new ReauthGone('This sign-in has already been used.');
   if (!row.nonce || !row.codeVerifier) throw new ReauthGone('The sign-in was not started from this link.');
 
-  const claims = await requireLogin(deps).finish(url, {
+  const claims = await requireLogin(deps).login.finish(url, {
     state,
     nonce: row.nonce,
     codeVerifier: row.codeVerifier,
@@ -200,9 +194,10 @@ async function disqualified(deps: Deps, approverId: string, claims: LoginClaims)
   return null;
 }
 
-function requireLogin(deps: Deps) {
+/** The sign-in and the page it returns to, or why this bot cannot ask for one. */
+function requireLogin(deps: Deps): { login: ApproverLogin; publicUrl: string } {
   if (!deps.approverLogin || !deps.publicUrl) {
     throw new InvalidInput('The bot has no JIT_PUBLIC_URL or oidc: set up, so it cannot ask for a sign-in.');
   }
-  return deps.approverLogin;
+  return { login: deps.approverLogin, publicUrl: deps.publicUrl };
 }

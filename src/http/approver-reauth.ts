@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
 import type { Deps } from '../app/deps.js';
 import { AppError, NotAllowed } from '../app/errors.js';
 import type { ExtensionNotices } from '../app/extension-record.js';
@@ -11,7 +10,7 @@ import {
   ReauthGone,
   type SignedInApproval,
 } from '../app/reauth.js';
-import { escapeHtml, page, paragraph } from './pages.js';
+import { escapeHtml, linkToken, page, paragraph } from './pages.js';
 import type { Route } from './routes.js';
 
 /**
@@ -21,7 +20,6 @@ import type { Route } from './routes.js';
  * the approval is made there, or refused with the reason.
  */
 
-const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 const stateCookie = 'jit_reauth_state';
 
 /** `getNotices`: how an extension approved here tells its approvers and requester (Slack). */
@@ -42,14 +40,12 @@ export function approverReauthRoutes(getDeps: () => Deps, getNotices: () => Exte
 
 async function approvePage(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   req.resume();
-  const token = tokenSchema.safeParse(
-    (req as IncomingMessage & { params?: Record<string, string> }).params?.token,
-  );
-  if (!token.success)
+  const token = linkToken(req);
+  if (token === null)
     return page(res, 404, 'Link not found', [paragraph('This is not a link the bot made.')]);
   try {
     if (req.method === 'GET') {
-      const reauth = await peekReauth(deps, token.data);
+      const reauth = await peekReauth(deps, token);
       return page(
         res,
         200,
@@ -64,7 +60,7 @@ async function approvePage(deps: Deps, req: IncomingMessage, res: ServerResponse
         { formAction: issuerOrigin(deps) },
       );
     }
-    const { redirectTo, state } = await beginSignIn(deps, token.data);
+    const { redirectTo, state } = await beginSignIn(deps, token);
     res.writeHead(303, {
       location: redirectTo.toString(),
       'cache-control': 'no-store',

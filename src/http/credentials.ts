@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
 import { PickupGone, peekPickup, redeemPickup } from '../app/credentials.js';
 import type { Deps } from '../app/deps.js';
 import { AppError, ProviderUnavailable } from '../app/errors.js';
-import { escapeHtml, page, paragraph } from './pages.js';
+import { escapeHtml, linkToken, page, paragraph } from './pages.js';
 import type { Route } from './routes.js';
 
 /**
@@ -11,9 +10,6 @@ import type { Route } from './routes.js';
  * a button (link previews and scanners fetch links; they must not use one up); POST sets a fresh
  * password on the target and shows it once. Never cached, never framed, no referrer.
  */
-
-/** 32 random bytes, base64url: what `createPickup` puts in a link. */
-const tokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 
 export function credentialRoutes(getDeps: () => Deps): Route[] {
   return [
@@ -26,16 +22,14 @@ export function credentialRoutes(getDeps: () => Deps): Route[] {
 }
 
 async function handle(deps: Deps, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const token = tokenSchema.safeParse(
-    (req as IncomingMessage & { params?: Record<string, string> }).params?.token,
-  );
+  const token = linkToken(req);
   // Nothing is read from the body: the token in the path is all there is.
   req.resume();
-  if (!token.success)
+  if (token === null)
     return page(res, 404, 'Link not found', [paragraph('This is not a link the bot made.')]);
   try {
     if (req.method === 'GET') {
-      const pickup = await peekPickup(deps, token.data);
+      const pickup = await peekPickup(deps, token);
       return page(res, 200, 'Get your password', [
         paragraph(
           `This shows a fresh password for your grant ${escapeHtml(pickup.requestId)}, once. ` +
@@ -44,7 +38,7 @@ async function handle(deps: Deps, req: IncomingMessage, res: ServerResponse): Pr
         '<form method="post"><button type="submit">Show my password</button></form>',
       ]);
     }
-    const issued = await redeemPickup(deps, token.data);
+    const issued = await redeemPickup(deps, token);
     return page(res, 200, 'Your password', [
       paragraph(`For grant ${escapeHtml(issued.requestId)}. Copy it now: this page cannot be shown again.`),
       `<dl><dt>Login</dt><dd><code>${escapeHtml(issued.login)}</code></dd>` +

@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
 
 /**
  * The bot's own small HTML pages (the credential page, the approver's sign-in): never cached,
@@ -34,4 +35,15 @@ export const paragraph = (html: string) => `<p>${html}</p>`;
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** What `newLinkToken` puts in a link: 43 base64url characters. */
+const linkTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+
+/** The link token in the route's `:token`, or null when it is not one the bot makes. */
+export function linkToken(req: IncomingMessage): string | null {
+  const parsed = linkTokenSchema.safeParse(
+    (req as IncomingMessage & { params?: Record<string, string> }).params?.token,
+  );
+  return parsed.success ? parsed.data : null;
 }
