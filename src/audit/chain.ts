@@ -14,9 +14,6 @@ const canonicalize = canonicalizeModule as unknown as (input: unknown) => string
 
 export const genesisHash = '0'.repeat(64);
 
-/** Serialises appends across every process sharing the database, so the chain never forks. */
-const auditChainLockKey = 0x6a69_7461; // "jita"
-
 export interface AuditInput {
   requestId?: string | null;
   /** Slack user id, or `system` / `hook:<name>` for automatic actions. */
@@ -57,21 +54,20 @@ function canonicalBody(event: ChainedFields): string {
 }
 
 /**
- * Appends one event inside the caller's transaction. The advisory lock is held until that
- * transaction ends, so the next append (from any process) sees this row as the chain's tail.
+ * Appends one event inside the caller's transaction, in one statement. The chain's head row stays
+ * locked until that transaction ends, so the next append (from any process) chains onto this one.
  */
 export async function appendAuditEvent(
   tx: Prisma.TransactionClient,
   input: AuditInput,
   at: Date,
 ): Promise<bigint> {
-  const [id] = await appendAuditEvents(tx, [input], at);
-  return id as bigint;
+  return insertOne(tx, fieldsOf(input, at));
 }
 
 /**
- * Appends several events in order with one lock and one insert: a bulk revocation records a
- * thousand ends without taking the chain's lock a thousand times.
+ * Appends several events in order under one lock of the head and one insert: a bulk revocation
+ * records a thousand ends without taking the chain's lock a thousand times.
  */
 export async function appendAuditEvents(
   tx: Prisma.TransactionClient,
@@ -79,10 +75,12 @@ export async function appendAuditEvents(
   at: Date,
 ): Promise<bigint[]> {
   if (inputs.length === 0) return [];
-  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${auditChainLockKey})`;
   if (inputs.length === 1) return [await insertOne(tx, fieldsOf(inputs[0] as AuditInput, at))];
-  const tail = await tx.auditEvent.findFirst({ orderBy: { id: 'desc' }, select: { hash: true } });
-  let prevHash = tail?.hash ?? genesisHash;
+  // FOR UPDATE waits for any append in progress and then reads the head as it committed.
+  const [head] = await tx.$queryRaw<{ hash: string }[]>`
+    SELECT "hash" FROM "audit_chain_head" WHERE "id" = 1 FOR UPDATE`;
+  if (!head) throw new Error('the audit chain has no head row (migrations not applied?)');
+  let prevHash = head.hash;
   const rows = inputs.map((input) => {
     const fields = fieldsOf(input, at);
     const hash = hashAuditEvent(prevHash, fields);
@@ -92,6 +90,8 @@ export async function appendAuditEvents(
   });
   // Ids come from one sequence under the lock, in insert order, so the chain reads back in order.
   const created = await tx.auditEvent.createManyAndReturn({ data: rows, select: { id: true, hash: true } });
+  const last = rows[rows.length - 1] as (typeof rows)[number];
+  await tx.auditChainHead.update({ where: { id: 1 }, data: { hash: last.hash, prevHash: last.prevHash } });
   const idByHash = new Map(created.map((row) => [row.hash, row.id]));
   return rows.map((row) => idByHash.get(row.hash) as bigint);
 }
@@ -109,20 +109,26 @@ function fieldsOf(input: AuditInput, at: Date): ChainedFields {
 }
 
 /**
- * One event in one statement, the lock already held: PostgreSQL reads the tail and computes the
- * same hash as `hashAuditEvent` (SHA-256 of the previous hash followed by the canonical body, as
- * hex). The statement's snapshot is taken after the lock was granted (by the statement before),
- * so the tail it reads is the latest committed one.
+ * One event in one statement: the head row moves on to the event's hash, which PostgreSQL
+ * computes as `hashAuditEvent` does (SHA-256 of the previous hash followed by the canonical body,
+ * as hex), and the event is inserted with both hashes. An append waiting for the head's lock is
+ * applied to the head as the one before it committed it (READ COMMITTED re-reads a row it waited
+ * for, and the SET reads that row), so two appends can never chain onto the same event; the
+ * event's id is drawn after the lock, so ids follow the chain.
  */
 async function insertOne(tx: Prisma.TransactionClient, fields: ChainedFields): Promise<bigint> {
   const body = canonicalBody(fields);
   const [row] = await tx.$queryRaw<{ id: bigint }[]>`
+    WITH "head" AS (
+      UPDATE "audit_chain_head"
+      SET "prevHash" = "hash", "hash" = encode(sha256(convert_to("hash" || ${body}, 'UTF8')), 'hex')
+      WHERE "id" = 1
+      RETURNING "prevHash", "hash")
     INSERT INTO "audit_events" ("at", "requestId", "actor", "action", "fromState", "toState", "details", "prevHash", "hash")
     SELECT ${fields.at}, ${fields.requestId}, ${fields.actor}, ${fields.action}, ${fields.fromState},
-      ${fields.toState}, ${JSON.stringify(fields.details)}::jsonb, "tail"."hash",
-      encode(sha256(convert_to("tail"."hash" || ${body}, 'UTF8')), 'hex')
-    FROM (SELECT coalesce((SELECT "hash" FROM "audit_events" ORDER BY "id" DESC LIMIT 1), ${genesisHash}) AS "hash") AS "tail"
+      ${fields.toState}, ${JSON.stringify(fields.details)}::jsonb, "head"."prevHash", "head"."hash"
+    FROM "head"
     RETURNING "id"`;
-  if (!row) throw new Error('the audit event was not inserted');
+  if (!row) throw new Error('the audit event was not inserted (no chain head row: migrations not applied?)');
   return row.id;
 }

@@ -41,9 +41,18 @@ async function run(statements: Statement[], bypassTriggers: boolean): Promise<vo
 const sql = (text: string, params: unknown[] = []) => run([[text, params]], false);
 const tamper = (...statements: Statement[]) => run(statements, true);
 
+/** Empties the trail as only a superuser bypassing the triggers can; `resetHead` as well. */
+const emptyTrail = (resetHead: boolean) =>
+  tamper(
+    ['TRUNCATE audit_events RESTART IDENTITY'],
+    ...(resetHead
+      ? [["UPDATE audit_chain_head SET hash = repeat('0', 64), \"prevHash\" = repeat('0', 64)"] as Statement]
+      : []),
+  );
+
 beforeEach(async () => {
-  // Each test starts from an empty trail; only a superuser bypassing the triggers can empty it.
-  await tamper(['TRUNCATE audit_events RESTART IDENTITY']);
+  // Each test starts from an empty trail, with the chain's head back at the genesis hash.
+  await emptyTrail(true);
 });
 
 const event = (n: number): AuditInput => ({
@@ -139,6 +148,18 @@ describe('verifyAuditChain', () => {
       ok: false,
       count: 0,
       firstBrokenId: ids[1],
+      problem: 'missing-or-reordered',
+    });
+  });
+
+  it('notices a trail emptied and begun again: the head still holds the old chain', async () => {
+    await appendChain(3);
+    await emptyTrail(false);
+    const [id] = await appendChain(1);
+    expect(await verifyAuditChain(db.prisma)).toEqual({
+      ok: false,
+      count: 0,
+      firstBrokenId: id,
       problem: 'missing-or-reordered',
     });
   });
