@@ -1,8 +1,7 @@
-import { appendAuditEvent } from '../audit/chain.js';
 import type { ResourcePolicy } from '../config/policy.js';
 import { describeState } from '../domain/lifecycle.js';
 import { type ApprovalRefusal, currentLevel, decideApproval } from '../domain/policy.js';
-import type { AccessRequest } from '../generated/prisma/client.js';
+import { type AccessRequest, type Approval, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, resourcePolicy } from './approvers.js';
 import type { Deps } from './deps.js';
@@ -13,7 +12,7 @@ import { snapshotOf } from './grant-snapshot.js';
 import { checkApproverAccount, identityOn } from './identity.js';
 import { type ReauthProof, ReauthRequired } from './reauth.js';
 import { auditRefusal } from './refusal-audit.js';
-import { applyTransition, lockRequest } from './transition.js';
+import { changeAtOnce, StaleVersion, transitionAtOnce } from './transition.js';
 
 export interface ApprovalResult {
   request: AccessRequest;
@@ -35,15 +34,13 @@ export async function approveRequest(
   approverId: string,
   reauth?: ReauthProof,
 ): Promise<ApprovalResult> {
-  const found = await deps.db.accessRequest.findUnique({ where: { id: requestId } });
-  if (!found) throw new NotFound(`No request ${requestId}.`);
+  const found = await readWithApprovals(deps, requestId);
   const resource = resourcePolicy(deps, found.resource);
   const levels = await approvalLevelsFor(deps, resource, found.escalatedLevels);
   if (found.state === 'pending') await checkApprover(deps, found, resource, approverId);
   if (found.state === 'pending' && resource.approverReauth === 'oidc' && !reauth) {
     // Refusals (not an approver, own request, already approved) are told now, not after a sign-in.
-    const approvals = await deps.db.approval.findMany({ where: { requestId } });
-    const decision = decideApproval(levels, approvals, approverId, found.requesterId);
+    const decision = decideApproval(levels, found.approvals, approverId, found.requesterId);
     if (!decision.ok) {
       if (!unremarkable.has(decision.code))
         await auditApprovalRefusal(deps, found, approverId, decision.reason);
@@ -53,58 +50,7 @@ export async function approveRequest(
   }
   const signedIn = reauth ? { reauth } : {};
 
-  const result = await deps.db.$transaction(async (tx) => {
-    const request = await lockRequest(tx, requestId);
-    if (request.state !== 'pending') {
-      throw new Conflict(`${request.id} is already ${describeState(request.state)}.`);
-    }
-    const approvals = await tx.approval.findMany({ where: { requestId } });
-    const decision = decideApproval(levels, approvals, approverId, request.requesterId);
-    if (!decision.ok) return { kind: 'refused' as const, refusal: decision, request };
-
-    const { level, complete } = decision.value;
-    await tx.approval.create({ data: { requestId, approverId, level } });
-    if (complete) {
-      const done = await applyTransition(deps, tx, request, {
-        event: 'approve',
-        actor: approverId,
-        data: { decidedAt: deps.clock.now(), decidedBy: approverId },
-        details: { level: level + 1, ...signedIn },
-      });
-      return {
-        kind: 'done' as const,
-        request: done.request,
-        auditIds: [done.auditId],
-        outcome: 'approved' as const,
-        level,
-      };
-    }
-    // Progress within `pending` is not a state change, but it is still part of the trail; the
-    // version bump makes the approvers' messages refresh.
-    const progressed = await tx.accessRequest.update({
-      where: { id: requestId },
-      data: { version: { increment: 1 } },
-    });
-    const auditId = await appendAuditEvent(
-      tx,
-      {
-        requestId,
-        actor: approverId,
-        action: 'request.approval_recorded',
-        fromState: 'pending',
-        toState: 'pending',
-        details: { level: level + 1, ...signedIn },
-      },
-      deps.clock.now(),
-    );
-    return {
-      kind: 'done' as const,
-      request: progressed,
-      auditIds: [auditId],
-      outcome: 'recorded' as const,
-      level,
-    };
-  });
+  const result = await recordApproval(deps, found, { resource, levels }, approverId, signedIn);
 
   if (result.kind === 'refused') {
     if (!unremarkable.has(result.refusal.code)) {
@@ -116,7 +62,7 @@ export async function approveRequest(
   const { request } = result;
   const nextLevelWaiting =
     result.outcome === 'recorded' &&
-    currentLevel(levels, await deps.db.approval.findMany({ where: { requestId } })) !== result.level;
+    currentLevel(result.levels, await deps.db.approval.findMany({ where: { requestId } })) !== result.level;
   await afterCommit(deps, requestId, [
     ...(result.outcome === 'approved' ? [() => deps.jobs.grant(requestId)] : []),
     () =>
@@ -127,6 +73,83 @@ export async function approveRequest(
       ),
   ]);
   return { request, outcome: result.outcome, level: result.level };
+}
+
+/** How many times an approval is decided again after the request changed under it. */
+const maxApprovalAttempts = 20;
+
+/**
+ * Records the approval, optimistically: decided on the request and its approvals as read, and
+ * written in one statement (the approval, the request's new version or state, the audit event)
+ * that only applies at the version read. Every approval moves the version, so a concurrent one
+ * (another approver, the same one clicking twice, a timeout, a release) makes this one read and
+ * decide again: approvers are applied one after the other, and a person counts once.
+ */
+async function recordApproval(
+  deps: Deps,
+  found: AccessRequest & { approvals: Approval[] },
+  /** The resource's policy, and its levels as `found` has them (escalated or not). */
+  policy: { resource: ResourcePolicy; levels: Awaited<ReturnType<typeof approvalLevelsFor>> },
+  approverId: string,
+  signedIn: { reauth?: ReauthProof },
+) {
+  let request = found;
+  for (let attempt = 0; ; attempt++) {
+    if (request.state !== 'pending') {
+      throw new Conflict(`${request.id} is already ${describeState(request.state)}.`);
+    }
+    const levels =
+      request === found
+        ? policy.levels
+        : await approvalLevelsFor(deps, policy.resource, request.escalatedLevels);
+    const decision = decideApproval(levels, request.approvals, approverId, request.requesterId);
+    if (!decision.ok) return { kind: 'refused' as const, refusal: decision, request };
+    const { level, complete } = decision.value;
+    const now = deps.clock.now();
+    const approval = Prisma.sql`"approval" AS (
+      INSERT INTO "approvals" ("requestId", "approverId", "level", "createdAt")
+      SELECT "id", ${approverId}, ${level}, ${now} FROM "moved")`;
+    const details = { level: level + 1, ...signedIn };
+    try {
+      // Progress within `pending` is not a state change, but it is still part of the trail; the
+      // version bump makes the approvers' messages refresh.
+      const done = complete
+        ? await transitionAtOnce(
+            deps,
+            request,
+            { event: 'approve', actor: approverId, data: { decidedAt: now, decidedBy: approverId }, details },
+            approval,
+          )
+        : await changeAtOnce(deps, request, {
+            to: 'pending',
+            audit: { actor: approverId, action: 'request.approval_recorded', details },
+            also: approval,
+          });
+      const outcome = complete ? ('approved' as const) : ('recorded' as const);
+      return {
+        kind: 'done' as const,
+        request: done.request,
+        auditIds: [done.auditId],
+        outcome,
+        level,
+        levels,
+      };
+    } catch (error) {
+      if (!(error instanceof StaleVersion) || attempt + 1 >= maxApprovalAttempts) throw error;
+    }
+    request = await readWithApprovals(deps, request.id);
+  }
+}
+
+/** The request and its approvals, in one statement, so the two agree. */
+async function readWithApprovals(deps: Deps, requestId: string) {
+  const request = await deps.db.accessRequest.findUnique({
+    where: { id: requestId },
+    relationLoadStrategy: 'join',
+    include: { approvals: true },
+  });
+  if (!request) throw new NotFound(`No request ${requestId}.`);
+  return request;
 }
 
 /**

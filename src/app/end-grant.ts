@@ -10,7 +10,7 @@ import { Conflict, NotAllowed, NotFound, ProviderUnavailable } from './errors.js
 import { followUps } from './follow-ups.js';
 import { grantTargetFor } from './grant-target.js';
 import type { GrantTarget, Provider } from './provider.js';
-import { applyTransition, lockRequest, StaleVersion } from './transition.js';
+import { applyTransition, lockRequest, StaleVersion, transitionAtOnce } from './transition.js';
 
 export type EndEvent = 'expire' | 'release' | 'revoke';
 
@@ -34,9 +34,17 @@ export type EndGrantResult =
  * provider was working (e.g. a grant landed), the revoke is repeated against the new version.
  * A `ProviderUnavailable` error propagates so the caller can retry.
  */
-export async function endGrant(deps: Deps, input: EndGrantInput): Promise<EndGrantResult> {
+export async function endGrant(
+  deps: Deps,
+  input: EndGrantInput,
+  /** The request as the caller just read it, to start from instead of reading it again. */
+  known?: AccessRequest,
+): Promise<EndGrantResult> {
   for (let attempt = 0; ; attempt++) {
-    const request = await deps.db.accessRequest.findUnique({ where: { id: input.requestId } });
+    const request =
+      attempt === 0 && known?.id === input.requestId
+        ? known
+        : await deps.db.accessRequest.findUnique({ where: { id: input.requestId } });
     if (!request) throw new NotFound(`No request ${input.requestId}.`);
     await checkActor(deps, request, input);
     const step = transition(request.state, input.event);
@@ -62,15 +70,12 @@ export async function endGrant(deps: Deps, input: EndGrantInput): Promise<EndGra
 
 async function recordEnd(deps: Deps, seen: AccessRequest, input: EndGrantInput): Promise<AccessRequest> {
   const reason = input.reason?.trim() || null;
-  const { request, auditId } = await deps.db.$transaction(async (tx) =>
-    applyTransition(deps, tx, await lockRequest(tx, seen.id), {
-      event: input.event,
-      actor: input.actorId,
-      data: { endedAt: deps.clock.now(), endReason: reason },
-      details: reason ? { reason } : {},
-      expectVersion: seen.version,
-    }),
-  );
+  const { request, auditId } = await transitionAtOnce(deps, seen, {
+    event: input.event,
+    actor: input.actorId,
+    data: { endedAt: deps.clock.now(), endReason: reason },
+    details: reason ? { reason } : {},
+  });
   deps.logger.info({ requestId: request.id, state: request.state }, 'access ended');
   if (input.event === 'expire' && seen.expiresAt) {
     deps.metrics.expiryLateness((deps.clock.now().getTime() - seen.expiresAt.getTime()) / 1000);
@@ -100,7 +105,7 @@ export async function releaseRequest(deps: Deps, requestId: string, actorId: str
   if (found.state !== 'pending') {
     if (mayHoldAccess(found.state)) await guardEnds(deps, [requestId], 'release', actorId, null);
     try {
-      return (await endGrant(deps, { requestId, event: 'release', actorId })).request;
+      return (await endGrant(deps, { requestId, event: 'release', actorId }, found)).request;
     } catch (error) {
       // As with an expiry: the release is repeated until the target answers.
       if (error instanceof ProviderUnavailable) {

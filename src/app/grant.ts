@@ -6,9 +6,9 @@ import { endGrant } from './end-grant.js';
 import { InvalidInput } from './errors.js';
 import { followUps } from './follow-ups.js';
 import { freezesCovering, frozenReason } from './freeze.js';
-import { policyChange, recordPrepared } from './grant-snapshot.js';
+import { grantSnapshotSchema, policyChange, recordPrepared } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
-import { applyTransition, lockRequest, StaleVersion } from './transition.js';
+import { applyTransition, lockRequest, StaleVersion, transitionAtOnce } from './transition.js';
 
 export type GrantOutcome = 'granted' | 'failed' | 'skipped' | 'frozen';
 
@@ -67,15 +67,12 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
   }
 
   try {
-    const { request: active, auditId } = await deps.db.$transaction(async (tx) =>
-      applyTransition(deps, tx, await lockRequest(tx, requestId), {
-        event: 'grant_succeeded',
-        actor: 'system',
-        data: { grantedAt: deps.clock.now(), expiresAt },
-        details: { identity: request.identity, expiresAt: expiresAt.toISOString() },
-        expectVersion: started.version,
-      }),
-    );
+    const { request: active, auditId } = await transitionAtOnce(deps, started, {
+      event: 'grant_succeeded',
+      actor: 'system',
+      data: { grantedAt: deps.clock.now(), expiresAt },
+      details: { identity: request.identity, expiresAt: expiresAt.toISOString() },
+    });
     log.info({ expiresAt }, 'access granted');
     await afterCommit(deps, requestId, [
       () => deps.jobs.expireAt(requestId, expiresAt),
@@ -105,6 +102,15 @@ async function recordGrantStart(
   { provider, target }: ReturnType<typeof grantTargetFor>,
 ): Promise<AccessRequest | null> {
   const created = provider.prepare ? await provider.prepare(target) : {};
+  if (Object.keys(created).length === 0 && grantSnapshotSchema.safeParse(request.grantSnapshot).success) {
+    // Nothing to add to a stored snapshot: the start alone, one conditional statement.
+    const now = deps.clock.now();
+    const [started] = await deps.db.$queryRaw<AccessRequest[]>`
+      UPDATE "access_requests" SET "grantStartedAt" = coalesce("grantStartedAt", ${now}), "updatedAt" = ${now}
+      WHERE "id" = ${request.id} AND "state" = 'approved'::"RequestState"
+      RETURNING *`;
+    return started ?? null;
+  }
   return recordPrepared(deps, request.id, 'approved', created, (current) => ({
     grantStartedAt: current.grantStartedAt ?? deps.clock.now(),
   }));

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
-import type { Prisma } from '../generated/prisma/client.js';
+import { Prisma } from '../generated/prisma/client.js';
 
 /**
  * The audit trail is one hash chain over all events: each row stores the previous row's hash, and
@@ -62,7 +62,7 @@ export async function appendAuditEvent(
   input: AuditInput,
   at: Date,
 ): Promise<bigint> {
-  return insertOne(tx, fieldsOf(input, at));
+  return insertOne(tx, input, at);
 }
 
 /**
@@ -75,7 +75,7 @@ export async function appendAuditEvents(
   at: Date,
 ): Promise<bigint[]> {
   if (inputs.length === 0) return [];
-  if (inputs.length === 1) return [await insertOne(tx, fieldsOf(inputs[0] as AuditInput, at))];
+  if (inputs.length === 1) return [await insertOne(tx, inputs[0] as AuditInput, at)];
   // FOR UPDATE waits for any append in progress and then reads the head as it committed.
   const [head] = await tx.$queryRaw<{ hash: string }[]>`
     SELECT "hash" FROM "audit_chain_head" WHERE "id" = 1 FOR UPDATE`;
@@ -109,26 +109,41 @@ function fieldsOf(input: AuditInput, at: Date): ChainedFields {
 }
 
 /**
- * One event in one statement: the head row moves on to the event's hash, which PostgreSQL
- * computes as `hashAuditEvent` does (SHA-256 of the previous hash followed by the canonical body,
- * as hex), and the event is inserted with both hashes. An append waiting for the head's lock is
- * applied to the head as the one before it committed it (READ COMMITTED re-reads a row it waited
- * for, and the SET reads that row), so two appends can never chain onto the same event; the
- * event's id is drawn after the lock, so ids follow the chain.
+ * The two common table expressions that append one event: `"head"` moves the chain's head row on
+ * to the event's hash, which PostgreSQL computes as `hashAuditEvent` does (SHA-256 of the previous
+ * hash followed by the canonical body, as hex), and `"event"` inserts the event with both hashes
+ * and returns its id. Only when `onlyIf` holds (e.g. the statement's own change happened).
+ *
+ * An append waiting for the head's lock is applied to the head as the one before it committed it
+ * (READ COMMITTED re-reads a row it waited for, and the SET reads that row), so two appends can
+ * never chain onto the same event; the event's id is drawn after the lock, so ids follow the chain.
  */
-async function insertOne(tx: Prisma.TransactionClient, fields: ChainedFields): Promise<bigint> {
+export function appendAuditSql(
+  input: AuditInput,
+  at: Date,
+  onlyIf: Prisma.Sql = Prisma.sql`TRUE`,
+): Prisma.Sql {
+  const fields = fieldsOf(input, at);
   const body = canonicalBody(fields);
-  const [row] = await tx.$queryRaw<{ id: bigint }[]>`
-    WITH "head" AS (
+  return Prisma.sql`
+    "head" AS (
       UPDATE "audit_chain_head"
       SET "prevHash" = "hash", "hash" = encode(sha256(convert_to("hash" || ${body}, 'UTF8')), 'hex')
-      WHERE "id" = 1
-      RETURNING "prevHash", "hash")
-    INSERT INTO "audit_events" ("at", "requestId", "actor", "action", "fromState", "toState", "details", "prevHash", "hash")
-    SELECT ${fields.at}, ${fields.requestId}, ${fields.actor}, ${fields.action}, ${fields.fromState},
-      ${fields.toState}, ${JSON.stringify(fields.details)}::jsonb, "head"."prevHash", "head"."hash"
-    FROM "head"
-    RETURNING "id"`;
+      WHERE "id" = 1 AND ${onlyIf}
+      RETURNING "prevHash", "hash"),
+    "event" AS (
+      INSERT INTO "audit_events" ("at", "requestId", "actor", "action", "fromState", "toState", "details", "prevHash", "hash")
+      SELECT ${fields.at}, ${fields.requestId}, ${fields.actor}, ${fields.action}, ${fields.fromState},
+        ${fields.toState}, ${JSON.stringify(fields.details)}::jsonb, "head"."prevHash", "head"."hash"
+      FROM "head"
+      RETURNING "id")`;
+}
+
+/** One event in one statement (see `appendAuditSql`). */
+async function insertOne(tx: Prisma.TransactionClient, input: AuditInput, at: Date): Promise<bigint> {
+  const [row] = await tx.$queryRaw<
+    { id: bigint }[]
+  >`WITH ${appendAuditSql(input, at)} SELECT "id" FROM "event"`;
   if (!row) throw new Error('the audit event was not inserted (no chain head row: migrations not applied?)');
   return row.id;
 }

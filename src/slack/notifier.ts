@@ -99,36 +99,50 @@ export function createNotifier(deps: Deps, client: WebClient) {
     posted.find((m) => m.purpose === purpose && (channel === undefined || m.channel === channel));
 
   /**
-   * Posts a message and records it for later updates. A refresh that ran between the post and
-   * the record did not see it, so if the request has moved on since it was rendered, the message
-   * is brought up to date here.
+   * Posts a message and records it for later updates. The record is claimed first (a row with an
+   * empty ts, unique per request, purpose and channel), so of two jobs that both find the message
+   * missing only one posts it; the other leaves it to the first (`null`). A refresh that ran
+   * between the claim and the record did not see the message, so if the request has moved on
+   * since it was rendered, the message is brought up to date here.
    */
   async function postRecorded(
     rendered: RequestWithApprovals,
     place: MessagePlace,
     posted: Posted,
     thread?: { thread_ts: string; reply_broadcast: boolean },
-  ): Promise<string> {
-    const message = { channel: place.channel, ...render(place, rendered) };
-    const answer = await client.chat.postMessage(thread ? { ...message, ...thread } : message);
-    const ts = String(answer.ts);
-    try {
-      posted.push(await deps.db.slackMessage.create({ data: { requestId: rendered.id, ...place, ts } }));
-    } catch (error) {
-      // Another process posted the same message first: keep theirs, take ours back.
-      if (!isUniqueViolation(error)) throw error;
-      await client.chat.delete({ channel: place.channel, ts });
-      const theirs = await deps.db.slackMessage.findFirstOrThrow({
-        where: { requestId: rendered.id, purpose: place.purpose, channel: place.channel },
-      });
-      posted.push(theirs);
-      return theirs.ts;
+  ): Promise<string | null> {
+    const claim = await claimMessage(rendered.id, place);
+    if (!claim.ours) {
+      if (!posted.some((m) => m.id === claim.row.id)) posted.push(claim.row);
+      return shownTs(claim.row, posted);
     }
-    const now = await deps.db.accessRequest.findUnique({
-      where: { id: rendered.id },
-      select: { version: true, state: true },
-    });
-    if (now && (now.version !== rendered.version || now.state !== rendered.state)) {
+    const message = { channel: place.channel, ...render(place, rendered) };
+    let ts: string;
+    try {
+      const answer = await client.chat.postMessage(thread ? { ...message, ...thread } : message);
+      ts = String(answer.ts);
+    } catch (error) {
+      // Not posted: the claim goes, so this job's retry (or another job) posts it.
+      await deps.db.slackMessage
+        .deleteMany({ where: { id: claim.row.id, ts: '' } })
+        .catch((err) => deps.logger.warn({ err, requestId: rendered.id }, 'message claim left to go stale'));
+      throw error;
+    }
+    // The record and the request's version now, in one statement.
+    const [now] = await deps.db.$queryRaw<{ recorded: bigint; version: number; state: string }[]>`
+      WITH "recorded" AS (
+        UPDATE "slack_messages" SET "ts" = ${ts}
+        WHERE "id" = ${claim.row.id} AND "ts" = '' AND "createdAt" = ${claim.row.createdAt}
+        RETURNING "id")
+      SELECT (SELECT count(*) FROM "recorded") AS "recorded", "version", "state"::text AS "state"
+      FROM "access_requests" WHERE "id" = ${rendered.id}`;
+    if (!now || Number(now.recorded) === 0) {
+      // The claim was taken over as stale while Slack was slow to answer: theirs stands.
+      await client.chat.delete({ channel: place.channel, ts });
+      return null;
+    }
+    posted.push({ ...claim.row, ts });
+    if (now.version !== rendered.version || now.state !== rendered.state) {
       await client.chat.update({
         channel: place.channel,
         ts,
@@ -136,6 +150,47 @@ export function createNotifier(deps: Deps, client: WebClient) {
       });
     }
     return ts;
+  }
+
+  /**
+   * The message's record, claimed for this job (`ours`), or the one another job holds. A claim
+   * whose poster never recorded a ts within `staleClaimMs` (it died mid-post) is taken over.
+   */
+  async function claimMessage(
+    requestId: string,
+    place: MessagePlace,
+  ): Promise<{ ours: boolean; row: SlackMessage }> {
+    const createdAt = deps.clock.now();
+    try {
+      const row = await deps.db.slackMessage.create({ data: { requestId, ...place, ts: '', createdAt } });
+      return { ours: true, row };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    const theirs = await deps.db.slackMessage.findFirstOrThrow({
+      where: { requestId, purpose: place.purpose, channel: place.channel },
+    });
+    if (theirs.ts !== '' || createdAt.getTime() - theirs.createdAt.getTime() < staleClaimMs) {
+      return { ours: false, row: theirs };
+    }
+    const taken = await deps.db.slackMessage.updateMany({
+      where: { id: theirs.id, ts: '', createdAt: theirs.createdAt },
+      data: { createdAt },
+    });
+    return taken.count === 1 ? { ours: true, row: { ...theirs, createdAt } } : { ours: false, row: theirs };
+  }
+
+  /** The jobs' message lists that met a message another job was still posting. */
+  const metPending = new WeakSet<Posted>();
+
+  /**
+   * The message's ts once it is in Slack. Null while another job is still posting it; a job that
+   * met one retries once done (see `send`), so the claim of a poster that died is taken over.
+   */
+  function shownTs(message: SlackMessage, posted: Posted): string | null {
+    if (message.ts !== '') return message.ts;
+    metPending.add(posted);
+    return null;
   }
 
   async function askApprovers(request: RequestWithApprovals, posted: Posted): Promise<void> {
@@ -146,7 +201,9 @@ export function createNotifier(deps: Deps, client: WebClient) {
     const level = currentLevel(levels, request.approvals);
     if (level === null) return;
     const approved = new Set(request.approvals.map((a) => a.approverId));
-    const alreadyAsked = new Set(posted.filter((m) => m.purpose === 'approver').map((m) => m.userId));
+    const alreadyAsked = new Set(
+      posted.filter((m) => m.purpose === 'approver' && m.ts !== '').map((m) => m.userId),
+    );
     const toAsk = [...(levels[level]?.approvers ?? [])].filter(
       (id) => id !== request.requesterId && !approved.has(id) && !alreadyAsked.has(id),
     );
@@ -160,7 +217,9 @@ export function createNotifier(deps: Deps, client: WebClient) {
   async function askReviewers(request: RequestWithApprovals, posted: Posted): Promise<void> {
     const review = request.breakGlassReview;
     if (!review || review.outcome) return;
-    const alreadyAsked = new Set(posted.filter((m) => m.purpose === 'reviewer').map((m) => m.userId));
+    const alreadyAsked = new Set(
+      posted.filter((m) => m.purpose === 'reviewer' && m.ts !== '').map((m) => m.userId),
+    );
     const reviewers = await resolvePrincipals(deps, reviewersOf(review));
     for (const reviewerId of reviewers) {
       if (reviewerId === request.requesterId || alreadyAsked.has(reviewerId)) continue;
@@ -178,12 +237,16 @@ export function createNotifier(deps: Deps, client: WebClient) {
     const waiting = await waitingApprovers(deps, request);
     if (!waiting) return;
     const cards = new Map(posted.filter((m) => m.purpose === 'approver').map((m) => [m.userId, m]));
-    const reminded = new Set(posted.filter((m) => m.purpose === 'reminder').map((m) => m.userId));
+    const reminded = new Set(
+      posted.filter((m) => m.purpose === 'reminder' && m.ts !== '').map((m) => m.userId),
+    );
     for (const approverId of waiting.approverIds) {
       const card = cards.get(approverId);
       if (!card || reminded.has(approverId)) continue;
+      const cardTs = shownTs(card, posted);
+      if (cardTs === null) continue;
       const place = { purpose: 'reminder', userId: approverId, channel: card.channel } as const;
-      await postRecorded(request, place, posted, { thread_ts: card.ts, reply_broadcast: true });
+      await postRecorded(request, place, posted, { thread_ts: cardTs, reply_broadcast: true });
     }
     await askApprovers(request, posted);
   }
@@ -197,6 +260,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
   async function refresh(request: RequestWithApprovals, posted: Posted): Promise<void> {
     await Promise.all(
       posted.map((m) => {
+        if (shownTs(m, posted) === null) return Promise.resolve();
         if (!isPurpose(m.purpose)) {
           deps.logger.warn({ requestId: request.id, purpose: m.purpose }, 'message of unknown purpose');
           return Promise.resolve();
@@ -208,11 +272,15 @@ export function createNotifier(deps: Deps, client: WebClient) {
     await securityCard(request, posted);
   }
 
-  /** The ts of the request's card in the security channel, posting it first if need be. */
-  async function securityCard(request: RequestWithApprovals, posted: Posted): Promise<string> {
+  /**
+   * The ts of the request's card in the security channel, posting it first if need be; null
+   * while another job is posting it.
+   */
+  async function securityCard(request: RequestWithApprovals, posted: Posted): Promise<string | null> {
     const channel = deps.policy.securityChannel;
     const found = find(posted, 'security', channel);
-    if (found) return found.ts;
+    if (found && found.ts !== '') return found.ts;
+    // Not posted yet, or still being posted (whose claim may have gone stale): the claim decides.
     return postRecorded(request, { purpose: 'security', userId: null, channel }, posted);
   }
 
@@ -226,7 +294,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
     if (state === 'active') {
       // The grant DM carries the Release now button and is kept up to date. A grant that ended
       // before it went out gets none: the end's own notice tells the requester.
-      if (grantDm || isFinal(request.state)) return;
+      if ((grantDm && grantDm.ts !== '') || isFinal(request.state)) return;
       const place = { purpose: 'requester', userId: request.requesterId, channel } as const;
       await postRecorded(request, place, posted);
       return;
@@ -286,11 +354,16 @@ export function createNotifier(deps: Deps, client: WebClient) {
       const refreshed = (kinds.includes('refresh') && current) || reviewed;
       if (refreshed) await refresh(request, posted);
       await settleAudit(request.id, (job.auditIds ?? []).map(BigInt), refreshed);
+      // A message this job needed was still being posted by another: once that is done, the
+      // retry brings it up to date (or, if that poster died, takes its claim over and posts it).
+      if (metPending.has(posted)) throw new MessageBeingPosted(request.id);
     },
     /** The ts of the request's card in the security channel, posting it first if need be. */
     async securityThread(requestId: string): Promise<string> {
       const { request, messages } = await findRequestWithMessages(deps, requestId);
-      return securityCard(request, messages);
+      const ts = await securityCard(request, messages);
+      if (ts === null) throw new MessageBeingPosted(requestId);
+      return ts;
     },
     /** Brings every message about the request up to date now (a click on a stale button). */
     async refreshNow(requestId: string): Promise<void> {
@@ -301,6 +374,17 @@ export function createNotifier(deps: Deps, client: WebClient) {
 }
 
 export type Notifier = ReturnType<typeof createNotifier>;
+
+/** A claim on a message older than this with no ts: its poster died, another job may post it. */
+const staleClaimMs = 2 * 60_000;
+
+/** Thrown for a retry: a message the job needs is still being posted by another job. */
+export class MessageBeingPosted extends Error {
+  constructor(requestId: string) {
+    super(`a message about ${requestId} is still being posted by another job; retrying`);
+    this.name = 'MessageBeingPosted';
+  }
+}
 
 function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
