@@ -1,5 +1,6 @@
+import { scopesCovering } from '../domain/freeze.js';
 import { isFinal } from '../domain/lifecycle.js';
-import type { AccessRequest } from '../generated/prisma/client.js';
+import { type AccessRequest, type Freeze, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import type { Deps } from './deps.js';
 import { endGrant } from './end-grant.js';
@@ -29,12 +30,6 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
     if (isFinal(request.state) && request.cleanupNeeded) await deps.jobs.cleanupRevoke(requestId);
     return 'skipped';
   }
-  const [frozen] = await freezesCovering(deps, request);
-  if (frozen) {
-    // Approved before the freeze, granted after it: never. approved → revoked, nothing on the target.
-    await endGrant(deps, { requestId, event: 'revoke', actorId: 'system', reason: frozenReason(frozen) });
-    return 'frozen';
-  }
   const changed = policyChange(deps.policy, request);
   if (changed) {
     await failGrant(deps, requestId, `Not granted: since it was approved, ${changed}. Ask again.`);
@@ -43,7 +38,7 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
   const expiresAt = new Date(deps.clock.now().getTime() + request.durationSec * 1000);
   const log = deps.logger.child({ requestId });
 
-  let started: AccessRequest | null;
+  let started: Awaited<ReturnType<typeof recordGrantStart>>;
   let granting: ReturnType<typeof grantTargetFor>;
   try {
     granting = grantTargetFor(deps, request, expiresAt);
@@ -54,7 +49,17 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
     await failGrant(deps, requestId, error.message);
     return 'failed';
   }
-  if (!started) return 'skipped';
+  if (started === null) return 'skipped';
+  if (!('id' in started)) {
+    // Approved before the freeze, granted after it: never. approved → revoked, nothing on the target.
+    await endGrant(deps, {
+      requestId,
+      event: 'revoke',
+      actorId: 'system',
+      reason: frozenReason(started.frozen),
+    });
+    return 'frozen';
+  }
   const { provider } = granting;
   const target = grantTargetFor(deps, started, expiresAt).target;
 
@@ -94,23 +99,40 @@ export async function grantAccess(deps: Deps, requestId: string): Promise<GrantO
 /**
  * Before the provider is called: the start of the attempt and what the provider says it will
  * create (`prepare`), merged over earlier attempts, written to the request. A crash after the
- * target acted cannot lose what has to be taken back. Null when the request is no longer approved.
+ * target acted cannot lose what has to be taken back. Null when the request is no longer
+ * approved; `frozen` (and nothing written) when a standing freeze covers it.
  */
 async function recordGrantStart(
   deps: Deps,
   request: AccessRequest,
   { provider, target }: ReturnType<typeof grantTargetFor>,
-): Promise<AccessRequest | null> {
-  const created = provider.prepare ? await provider.prepare(target) : {};
-  if (Object.keys(created).length === 0 && grantSnapshotSchema.safeParse(request.grantSnapshot).success) {
-    // Nothing to add to a stored snapshot: the start alone, one conditional statement.
-    const now = deps.clock.now();
+): Promise<AccessRequest | { frozen: Freeze } | null> {
+  const frozen = async () => {
+    const [freeze] = await freezesCovering(deps, request);
+    return freeze ? { frozen: freeze } : null;
+  };
+  if (!provider.prepare && grantSnapshotSchema.safeParse(request.grantSnapshot).success) {
+    // Nothing to add to a stored snapshot: the start alone, one conditional statement that also
+    // asks for no standing freeze (only when it writes nothing is the freeze looked up).
+    const at = deps.clock.now();
+    const covering = scopesCovering(request).map(({ scope, target }) => Prisma.sql`(${scope}, ${target})`);
     const [started] = await deps.db.$queryRaw<AccessRequest[]>`
-      UPDATE "access_requests" SET "grantStartedAt" = coalesce("grantStartedAt", ${now}), "updatedAt" = ${now}
+      UPDATE "access_requests" SET "grantStartedAt" = coalesce("grantStartedAt", ${at}), "updatedAt" = ${at}
       WHERE "id" = ${request.id} AND "state" = 'approved'::"RequestState"
+        AND NOT EXISTS (
+          SELECT 1 FROM "freezes"
+          WHERE "liftedAt" IS NULL AND ("scope", "target") IN (${Prisma.join(covering, ', ')}))
       RETURNING *`;
-    return started ?? null;
+    if (started) return started;
+    const now = await deps.db.accessRequest.findUnique({
+      where: { id: request.id },
+      select: { state: true },
+    });
+    return now?.state === 'approved' ? frozen() : null;
   }
+  const standing = await frozen();
+  if (standing) return standing;
+  const created = provider.prepare ? await provider.prepare(target) : {};
   return recordPrepared(deps, request.id, 'approved', created, (current) => ({
     grantStartedAt: current.grantStartedAt ?? deps.clock.now(),
   }));

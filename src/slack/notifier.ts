@@ -141,7 +141,9 @@ export function createNotifier(deps: Deps, client: WebClient) {
       await client.chat.delete({ channel: place.channel, ts });
       return null;
     }
-    posted.push({ ...claim.row, ts });
+    const recorded = { ...claim.row, ts };
+    posted.push(recorded);
+    justPosted.add(recorded);
     if (now.version !== rendered.version || now.state !== rendered.state) {
       await client.chat.update({
         channel: place.channel,
@@ -180,16 +182,24 @@ export function createNotifier(deps: Deps, client: WebClient) {
     return taken.count === 1 ? { ours: true, row: { ...theirs, createdAt } } : { ours: false, row: theirs };
   }
 
+  /**
+   * Messages a job posted itself: rendered from the request as the job read it, and brought up to
+   * date right after they were recorded if it had changed, so its refresh leaves them alone.
+   */
+  const justPosted = new WeakSet<SlackMessage>();
+
   /** The jobs' message lists that met a message another job was still posting. */
   const metPending = new WeakSet<Posted>();
 
   /**
-   * The message's ts once it is in Slack. Null while another job is still posting it; a job that
-   * met one retries once done (see `send`), so the claim of a poster that died is taken over.
+   * The message's ts once it is in Slack; null while another job is still posting it. A poster
+   * brings its message up to date after recording it, so a job that finds a fresh claim leaves the
+   * message to it. A claim that has waited longer may be a poster that died: the job that met it
+   * retries once done (see `send`), until the message is in or the claim is stale and taken over.
    */
   function shownTs(message: SlackMessage, posted: Posted): string | null {
     if (message.ts !== '') return message.ts;
-    metPending.add(posted);
+    if (deps.clock.now().getTime() - message.createdAt.getTime() >= freshClaimMs) metPending.add(posted);
     return null;
   }
 
@@ -260,7 +270,8 @@ export function createNotifier(deps: Deps, client: WebClient) {
   async function refresh(request: RequestWithApprovals, posted: Posted): Promise<void> {
     await Promise.all(
       posted.map((m) => {
-        if (shownTs(m, posted) === null) return Promise.resolve();
+        // Still being posted: its poster shows the request as it is once it has recorded it.
+        if (m.ts === '' || justPosted.has(m)) return Promise.resolve();
         if (!isPurpose(m.purpose)) {
           deps.logger.warn({ requestId: request.id, purpose: m.purpose }, 'message of unknown purpose');
           return Promise.resolve();
@@ -375,8 +386,10 @@ export function createNotifier(deps: Deps, client: WebClient) {
 
 export type Notifier = ReturnType<typeof createNotifier>;
 
+/** A claim on a message with no ts yet, younger than this: its poster is at work. */
+const freshClaimMs = 10_000;
 /** A claim on a message older than this with no ts: its poster died, another job may post it. */
-const staleClaimMs = 2 * 60_000;
+const staleClaimMs = 60_000;
 
 /** Thrown for a retry: a message the job needs is still being posted by another job. */
 export class MessageBeingPosted extends Error {
