@@ -1,6 +1,7 @@
-import { appendAuditEvent } from '../audit/chain.js';
+import { appendAuditEvent, appendAuditSql } from '../audit/chain.js';
 import type { ResourcePolicy } from '../config/policy.js';
 import { formatDuration, parseDuration } from '../domain/duration.js';
+import { type FrozenSubject, scopesCovering } from '../domain/freeze.js';
 import { newRequestId } from '../domain/ids.js';
 import type { OptOutRuleId } from '../domain/opt-out.js';
 import {
@@ -12,7 +13,7 @@ import {
   type OnCallAnswer,
   type PolicyDecision,
 } from '../domain/policy.js';
-import { type AccessRequest, Prisma } from '../generated/prisma/client.js';
+import { type AccessRequest, type Freeze, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, knownResource } from './approvers.js';
 import type { Deps, SlackUser } from './deps.js';
@@ -56,31 +57,37 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
   ]);
 
   const now = deps.clock.now();
-  const freezes = await freezesCovering(deps, { resource: input.resource, requesterId: user.id });
-  const decide: Decide = async (tx) => {
-    const recentRequests =
-      resource.optOut?.maxRequestsPerHour === undefined
-        ? 0
-        : await countRecentRequests(tx, { user, resourceName: input.resource, now });
-    const decision = decideRequest(
-      resource,
-      deps.policy,
-      { durationSec },
-      { userId: user.id, groups, isGuest: user.isGuest, at: now, recentRequests, freezes, onCall },
-    );
-    // Only a request that waits for people needs people able to approve it; refusing it here
-    // rolls the transaction back, so nothing is written.
-    if (decision.outcome === 'approval') checked(approvable);
-    return decision;
-  };
+  const subject = { resource: input.resource, requesterId: user.id };
+  const decideWith =
+    (freezes: Freeze[]): Decide =>
+    async (tx) => {
+      const recentRequests =
+        resource.optOut?.maxRequestsPerHour === undefined
+          ? 0
+          : await countRecentRequests(tx, { user, resourceName: input.resource, now });
+      const decision = decideRequest(
+        resource,
+        deps.policy,
+        { durationSec },
+        { userId: user.id, groups, isGuest: user.isGuest, at: now, recentRequests, freezes, onCall },
+      );
+      // Only a request that waits for people needs people able to approve it; refusing it here
+      // rolls the transaction back, so nothing is written.
+      if (decision.outcome === 'approval') checked(approvable);
+      return decision;
+    };
 
-  const { request, auditIds } = await createWithFreshId(
-    deps,
-    now,
-    decide,
-    newRequest(input, { durationSec, reason, user, snapshot, identity }, now),
-    { details: onCallDetails(onCall) },
-  );
+  const row = newRequest(input, { durationSec, reason, user, snapshot, identity }, now);
+  const details = onCallDetails(onCall);
+  // Without the hourly rate, deciding reads nothing in the transaction. Decided first as if no
+  // freeze stood, a request that waits for people is written with its event in one statement that
+  // also asks for no standing freeze; under a freeze (nothing written) it is decided with them.
+  const alone = resource.optOut?.maxRequestsPerHour === undefined ? await decideWith([])(deps.db) : null;
+  const waiting =
+    alone?.outcome === 'approval' ? await createWaitingAtOnce(deps, now, row, alone, details, subject) : null;
+  const { request, auditIds } =
+    waiting ??
+    (await createWithFreshId(deps, now, decideWith(await freezesCovering(deps, subject)), row, { details }));
   deps.metrics.requestCreated();
   const log = deps.logger.child({ requestId: request.id, resource: request.resource });
   if (request.state === 'denied') {
@@ -143,7 +150,7 @@ export function newRequest(
   input: AccessRequestInput,
   ask: Awaited<ReturnType<typeof checkAsk>>,
   now: Date,
-): NewRequest {
+): AskedRow {
   return {
     requesterId: ask.user.id,
     resource: input.resource,
@@ -267,6 +274,18 @@ export const rateLockClass = 0x6a17;
 
 export type NewRequest = Omit<Prisma.AccessRequestCreateInput, 'id'>;
 
+/** The columns `newRequest` fills in: what someone asked for, as `checkAsk` found it. */
+export interface AskedRow extends NewRequest {
+  requesterId: string;
+  resource: string;
+  reason: string;
+  durationSec: number;
+  identity: string;
+  grantSnapshot: Prisma.InputJsonObject;
+  channelId: string | null;
+  createdAt: Date;
+}
+
 /** The transition a decision by a rule makes, with the rule and its reasons on the trail. */
 function decidedByPolicy(
   decision: Exclude<PolicyDecision, { outcome: 'approval' }>,
@@ -301,6 +320,77 @@ export interface CreateOptions {
 }
 
 /**
+ * A request that waits for its approvers, written with its `request.created` event in one
+ * statement (`createWithFreshId` does the same in a transaction, for a decision that reads or
+ * writes more). A new id on the rare collision.
+ */
+async function createWaitingAtOnce(
+  deps: Deps,
+  now: Date,
+  row: AskedRow,
+  decision: Extract<PolicyDecision, { outcome: 'approval' }>,
+  moreDetails: Record<string, unknown>,
+  subject: FrozenSubject,
+): Promise<{ request: AccessRequest; auditIds: bigint[] } | null> {
+  const covering = scopesCovering(subject).map(({ scope, target }) => Prisma.sql`(${scope}, ${target})`);
+  const reviewRule = decision.review.length > 0 ? decision.review.join(',') : null;
+  for (let attempt = 0; ; attempt++) {
+    const id = newRequestId(deps.randomBytes);
+    const audit = {
+      requestId: id,
+      actor: row.requesterId,
+      action: 'request.created',
+      toState: 'pending',
+      details: createdDetails(row, reviewRule, moreDetails),
+    };
+    try {
+      const [created] = await deps.db.$queryRaw<Array<AccessRequest & { auditId: bigint }>>`
+        WITH "created" AS (
+          INSERT INTO "access_requests" ("id", "requesterId", "resource", "reason", "durationSec",
+            "identity", "grantSnapshot", "channelId", "createdAt", "updatedAt", "reviewRule")
+          SELECT ${id}, ${row.requesterId}, ${row.resource}, ${row.reason}, ${row.durationSec}::int,
+            ${row.identity}, ${JSON.stringify(row.grantSnapshot)}::jsonb, ${row.channelId}, ${now}::timestamptz, ${now}::timestamptz,
+            ${reviewRule}
+          WHERE NOT EXISTS (
+            SELECT 1 FROM "freezes"
+            WHERE "liftedAt" IS NULL AND ("scope", "target") IN (${Prisma.join(covering, ', ')}))
+          RETURNING *),
+        ${appendAuditSql(audit, now, Prisma.sql`EXISTS (SELECT 1 FROM "created")`)}
+        SELECT "created".*, (SELECT "id" FROM "event") AS "auditId" FROM "created"`;
+      if (!created) return null; // a freeze stands
+      const { auditId, ...request } = created;
+      return { request, auditIds: [auditId] };
+    } catch (error) {
+      if (!isUniqueViolation(error) || attempt >= 4) throw error;
+    }
+  }
+}
+
+/** What the `request.created` event says about the request. */
+function createdDetails(
+  data: Pick<NewRequest, 'resource' | 'durationSec' | 'reason' | 'identity'>,
+  reviewRule: string | null,
+  more: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    resource: data.resource,
+    durationSec: data.durationSec,
+    reason: data.reason,
+    identity: data.identity,
+    ...(reviewRule ? { reviewRule } : {}),
+    ...more,
+  };
+}
+
+/** A unique violation, from a Prisma query (P2002) or a raw statement (SQLSTATE 23505). */
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  return (
+    error.code === 'P2002' || (error.code === 'P2010' && JSON.stringify(error.meta ?? {}).includes('23505'))
+  );
+}
+
+/**
  * Writes the request and its `request.created` event, and when `decide` refuses or approves it,
  * that decision too: all in one transaction, so a request a rule decided is never seen pending.
  * `options.onApproved` writes more in the same transaction when a rule approved it (break-glass's
@@ -330,14 +420,7 @@ export async function createWithFreshId(
             actor: data.requesterId,
             action: 'request.created',
             toState: 'pending',
-            details: {
-              resource: data.resource,
-              durationSec: data.durationSec,
-              reason: data.reason,
-              identity: data.identity,
-              ...(reviewRule ? { reviewRule } : {}),
-              ...moreDetails,
-            },
+            details: createdDetails(data, reviewRule, moreDetails),
           },
           now,
         );
@@ -348,8 +431,7 @@ export async function createWithFreshId(
         return { request: decided.request, auditIds: [createdAudit, decided.auditId, ...more] };
       });
     } catch (error) {
-      const duplicate = error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
-      if (!duplicate || attempt >= 4) throw error;
+      if (!isUniqueViolation(error) || attempt >= 4) throw error;
     }
   }
 }

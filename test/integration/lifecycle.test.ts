@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestAccess } from '../../src/app/request-access.js';
 import { jobIds } from '../../src/jobs/queues.js';
 import { actionIds } from '../../src/slack/views/request-card.js';
 import { type Harness, securityChannel, startHarness, users } from '../support/harness.js';
@@ -87,5 +88,31 @@ describe('request → approve → grant → expire', () => {
     expect(posts.filter((c) => String(c.args.text).includes(id)).map((c) => c.args.text)).toEqual([
       expect.stringMatching(new RegExp(`^Grant ${id}:`)),
     ]);
+  });
+
+  it('gives a request waiting for approvers a new id when its first one is taken', async () => {
+    // The same random bytes twice, then fresh ones: the second request's first id collides.
+    const fixed = new Uint8Array(16).fill(7);
+    let calls = 0;
+    const deps = {
+      ...h.bot.deps,
+      randomBytes: (n: number) => (calls++ < 2 ? fixed.slice(0, n) : h.bot.deps.randomBytes(n)),
+    };
+    const ask = (reason: string) =>
+      requestAccess(deps, { requesterId: users.alice, resource: 'prod-db-write', duration: '30m', reason });
+    const first = await ask('INC-1300 first of two');
+    const second = await ask('INC-1301 second of two');
+
+    expect(second.id).not.toBe(first.id);
+    const rows = await h.db.prisma.accessRequest.findMany({ where: { id: { in: [first.id, second.id] } } });
+    expect(rows.map((r) => [r.reason, r.state]).sort()).toEqual([
+      ['INC-1300 first of two', 'pending'],
+      ['INC-1301 second of two', 'pending'],
+    ]);
+    const created = await h.db.prisma.auditEvent.findMany({
+      where: { requestId: { in: [first.id, second.id] }, action: 'request.created' },
+    });
+    expect(created.map((e) => e.requestId).sort()).toEqual([first.id, second.id].sort());
+    for (const id of [first.id, second.id]) await h.slash(users.alice, `release ${id}`);
   });
 });
