@@ -105,6 +105,17 @@ export async function freezesCovering(deps: Pick<Deps, 'db'>, subject: FrozenSub
   });
 }
 
+/**
+ * `freezesCovering` as a condition of a statement that writes only when no standing freeze
+ * covers the subject (the request's creation, a grant's start).
+ */
+export function noFreezeCoversSql(subject: FrozenSubject): Prisma.Sql {
+  const covering = scopesCovering(subject).map(({ scope, target }) => Prisma.sql`(${scope}, ${target})`);
+  return Prisma.sql`NOT EXISTS (
+    SELECT 1 FROM "freezes"
+    WHERE "liftedAt" IS NULL AND ("scope", "target") IN (${Prisma.join(covering, ', ')}))`;
+}
+
 /** The requests a stored freeze covers, as a query filter. */
 export function freezeFilter(stored: { scope: string; target: string }): {
   requesterId?: string;

@@ -1,12 +1,11 @@
-import { scopesCovering } from '../domain/freeze.js';
 import { isFinal } from '../domain/lifecycle.js';
-import { type AccessRequest, type Freeze, Prisma } from '../generated/prisma/client.js';
+import type { AccessRequest, Freeze } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import type { Deps } from './deps.js';
 import { endGrant } from './end-grant.js';
 import { InvalidInput } from './errors.js';
 import { followUps } from './follow-ups.js';
-import { freezesCovering, frozenReason } from './freeze.js';
+import { freezesCovering, frozenReason, noFreezeCoversSql } from './freeze.js';
 import { grantSnapshotSchema, policyChange, recordPrepared } from './grant-snapshot.js';
 import { grantTargetFor } from './grant-target.js';
 import { applyTransition, lockRequest, StaleVersion, transitionAtOnce } from './transition.js';
@@ -115,13 +114,10 @@ async function recordGrantStart(
     // Nothing to add to a stored snapshot: the start alone, one conditional statement that also
     // asks for no standing freeze (only when it writes nothing is the freeze looked up).
     const at = deps.clock.now();
-    const covering = scopesCovering(request).map(({ scope, target }) => Prisma.sql`(${scope}, ${target})`);
     const [started] = await deps.db.$queryRaw<AccessRequest[]>`
       UPDATE "access_requests" SET "grantStartedAt" = coalesce("grantStartedAt", ${at}), "updatedAt" = ${at}
       WHERE "id" = ${request.id} AND "state" = 'approved'::"RequestState"
-        AND NOT EXISTS (
-          SELECT 1 FROM "freezes"
-          WHERE "liftedAt" IS NULL AND ("scope", "target") IN (${Prisma.join(covering, ', ')}))
+        AND ${noFreezeCoversSql(request)}
       RETURNING *`;
     if (started) return started;
     const now = await deps.db.accessRequest.findUnique({

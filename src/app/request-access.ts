@@ -1,7 +1,7 @@
 import { appendAuditEvent, appendAuditSql } from '../audit/chain.js';
 import type { ResourcePolicy } from '../config/policy.js';
 import { formatDuration, parseDuration } from '../domain/duration.js';
-import { type FrozenSubject, scopesCovering } from '../domain/freeze.js';
+import type { FrozenSubject } from '../domain/freeze.js';
 import { newRequestId } from '../domain/ids.js';
 import type { OptOutRuleId } from '../domain/opt-out.js';
 import {
@@ -19,7 +19,7 @@ import { approvalLevelsFor, knownResource } from './approvers.js';
 import type { Deps, SlackUser } from './deps.js';
 import { checked, InvalidInput, NotAllowed, ProviderUnavailable, UnknownIdentity } from './errors.js';
 import { followUps } from './follow-ups.js';
-import { freezesCovering } from './freeze.js';
+import { freezesCovering, noFreezeCoversSql } from './freeze.js';
 import { type GrantSnapshot, snapshotFromPolicy } from './grant-snapshot.js';
 import { auditIdentityRefusal, requesterIdentity } from './identity.js';
 import { onCallAnswers } from './on-call.js';
@@ -332,7 +332,6 @@ async function createWaitingAtOnce(
   moreDetails: Record<string, unknown>,
   subject: FrozenSubject,
 ): Promise<{ request: AccessRequest; auditIds: bigint[] } | null> {
-  const covering = scopesCovering(subject).map(({ scope, target }) => Prisma.sql`(${scope}, ${target})`);
   const reviewRule = decision.review.length > 0 ? decision.review.join(',') : null;
   for (let attempt = 0; ; attempt++) {
     const id = newRequestId(deps.randomBytes);
@@ -351,9 +350,7 @@ async function createWaitingAtOnce(
           SELECT ${id}, ${row.requesterId}, ${row.resource}, ${row.reason}, ${row.durationSec}::int,
             ${row.identity}, ${JSON.stringify(row.grantSnapshot)}::jsonb, ${row.channelId}, ${now}::timestamptz, ${now}::timestamptz,
             ${reviewRule}
-          WHERE NOT EXISTS (
-            SELECT 1 FROM "freezes"
-            WHERE "liftedAt" IS NULL AND ("scope", "target") IN (${Prisma.join(covering, ', ')}))
+          WHERE ${noFreezeCoversSql(subject)}
           RETURNING *),
         ${appendAuditSql(audit, now, Prisma.sql`EXISTS (SELECT 1 FROM "created")`)}
         SELECT "created".*, (SELECT "id" FROM "event") AS "auditId" FROM "created"`;

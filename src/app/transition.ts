@@ -55,9 +55,7 @@ export async function applyTransition(
   }
   const step = transition(current.state, input.event);
   if (!step.ok) throw new Conflict(`${current.id}: ${step.reason}.`);
-  // An approved request that ends while a grant attempt may be landing on the target owes a
-  // cleanup revoke; the flag keeps it owed (and the sweep re-creating its job) until it is done.
-  const owesCleanup = step.from === 'approved' && isFinal(step.to) && current.grantStartedAt !== null;
+  const owesCleanup = owesCleanupAfter(step, current);
   // The version in the condition makes a concurrent change fail here rather than be overwritten.
   const request = await tx.accessRequest
     .update({
@@ -125,7 +123,7 @@ export async function transitionAtOnce(
 ): Promise<Transitioned> {
   const step = transition(seen.state, input.event);
   if (!step.ok) throw new Conflict(`${seen.id}: ${step.reason}.`);
-  const owesCleanup = step.from === 'approved' && isFinal(step.to) && seen.grantStartedAt !== null;
+  const owesCleanup = owesCleanupAfter(step, seen);
   const done = await changeAtOnce(deps, seen, {
     to: step.to,
     data: { ...input.data, ...(owesCleanup ? { cleanupNeeded: true } : {}) },
@@ -193,6 +191,17 @@ function countTransition(deps: Pick<Deps, 'clock' | 'metrics'>, request: AccessR
     const decidedAt = request.decidedAt ?? deps.clock.now();
     deps.metrics.approvalLatency((decidedAt.getTime() - request.createdAt.getTime()) / 1000);
   }
+}
+
+/**
+ * An approved request that ends while a grant attempt may be landing on the target owes a
+ * cleanup revoke; the flag keeps it owed (and the sweep re-creating its job) until it is done.
+ */
+function owesCleanupAfter(
+  step: { from: RequestState; to: RequestState },
+  request: Pick<AccessRequest, 'grantStartedAt'>,
+): boolean {
+  return step.from === 'approved' && isFinal(step.to) && request.grantStartedAt !== null;
 }
 
 /** Prisma's "record to update not found". */
