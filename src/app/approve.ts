@@ -7,7 +7,7 @@ import { approvalLevelsFor, resourcePolicy } from './approvers.js';
 import type { Deps } from './deps.js';
 import { Conflict, NotAllowed, NotFound, sentence } from './errors.js';
 import { followUps } from './follow-ups.js';
-import { freezesCovering } from './freeze.js';
+import { freezeNaming, noFreezeNamesSql } from './freeze.js';
 import { snapshotOf } from './grant-snapshot.js';
 import { checkApproverAccount, identityOn } from './identity.js';
 import { type ReauthProof, ReauthRequired } from './reauth.js';
@@ -37,8 +37,12 @@ export async function approveRequest(
   const found = await readWithApprovals(deps, requestId);
   const resource = resourcePolicy(deps, found.resource);
   const levels = await approvalLevelsFor(deps, resource, found.escalatedLevels);
-  if (found.state === 'pending') await checkApprover(deps, found, resource, approverId);
-  if (found.state === 'pending' && resource.approverReauth === 'oidc' && !reauth) {
+  const signsInFirst = resource.approverReauth === 'oidc' && !reauth;
+  // An approval recorded now asks for no freeze on the approver in the statement that records it;
+  // one that waits for a sign-in is told of a freeze before the sign-in.
+  if (found.state === 'pending')
+    await checkApprover(deps, found, resource, approverId, { freeze: signsInFirst ? 'now' : 'in-write' });
+  if (found.state === 'pending' && signsInFirst) {
     // Refusals (not an approver, own request, already approved) are told now, not after a sign-in.
     const decision = decideApproval(levels, found.approvals, approverId, found.requesterId);
     if (!decision.ok) {
@@ -94,6 +98,7 @@ async function recordApproval(
   signedIn: { reauth?: ReauthProof },
 ) {
   let request = found;
+  const onlyIf = noFreezeNamesSql(approverId);
   for (let attempt = 0; ; attempt++) {
     if (request.state !== 'pending') {
       throw new Conflict(`${request.id} is already ${describeState(request.state)}.`);
@@ -118,12 +123,13 @@ async function recordApproval(
             deps,
             request,
             { event: 'approve', actor: approverId, data: { decidedAt: now, decidedBy: approverId }, details },
-            approval,
+            { also: approval, onlyIf },
           )
         : await changeAtOnce(deps, request, {
             to: 'pending',
             audit: { actor: approverId, action: 'request.approval_recorded', details },
             also: approval,
+            onlyIf,
           });
       const outcome = complete ? ('approved' as const) : ('recorded' as const);
       return {
@@ -137,6 +143,8 @@ async function recordApproval(
     } catch (error) {
       if (!(error instanceof StaleVersion) || attempt + 1 >= maxApprovalAttempts) throw error;
     }
+    // Not written: the request changed, or a freeze now names the approver.
+    await refuseIfFrozen(deps, request, approverId);
     request = await readWithApprovals(deps, request.id);
   }
 }
@@ -163,6 +171,8 @@ export async function checkApprover(
   request: AccessRequest,
   resource: ResourcePolicy,
   approverId: string,
+  /** `in-write`: the caller's statement that records the approval asks for no freeze itself. */
+  options: { freeze: 'now' | 'in-write' } = { freeze: 'now' },
 ): Promise<void> {
   const approver = await deps.directory.user(approverId);
   await checkApproverAccount(deps, approver, request.id);
@@ -175,11 +185,7 @@ export async function checkApprover(
       'You are blocked from this resource by the policy file, so you cannot approve its requests.',
     );
   }
-  const frozen = (await freezesCovering(deps, { resource: request.resource, requesterId: approverId })).find(
-    (freeze) => freeze.scope === 'user' && freeze.target === approverId,
-  );
-  if (frozen)
-    await refuse(`You are frozen (${frozen.reason}), so you cannot approve requests until it is lifted.`);
+  if (options.freeze === 'now') await refuseIfFrozen(deps, request, approverId);
   const snapshot = snapshotOf(deps.policy, request);
   // The requester themselves is refused with the plainer self-approval message further on.
   if (snapshot && approverId !== request.requesterId) {
@@ -191,6 +197,15 @@ export async function checkApprover(
       );
     }
   }
+}
+
+/** A user a standing freeze names approves nothing; the refusal is audited. */
+async function refuseIfFrozen(deps: Deps, request: AccessRequest, approverId: string): Promise<void> {
+  const frozen = await freezeNaming(deps, approverId);
+  if (!frozen) return;
+  const reason = `You are frozen (${frozen.reason}), so you cannot approve requests until it is lifted.`;
+  await auditApprovalRefusal(deps, request, approverId, reason);
+  throw new NotAllowed(reason);
 }
 
 /**

@@ -116,6 +116,20 @@ export function noFreezeCoversSql(subject: FrozenSubject): Prisma.Sql {
     WHERE "liftedAt" IS NULL AND ("scope", "target") IN (${Prisma.join(covering, ', ')}))`;
 }
 
+/** The standing freeze that names this user, if any: it keeps them from approving too. */
+export async function freezeNaming(deps: Pick<Deps, 'db'>, userId: string): Promise<Freeze | null> {
+  return deps.db.freeze.findFirst({
+    where: { liftedAt: null, scope: 'user', target: userId },
+    orderBy: { createdAt: 'asc' },
+  });
+}
+
+/** `freezeNaming` as a condition of a statement that writes only when no freeze names the user. */
+export function noFreezeNamesSql(userId: string): Prisma.Sql {
+  return Prisma.sql`NOT EXISTS (
+    SELECT 1 FROM "freezes" WHERE "liftedAt" IS NULL AND "scope" = 'user' AND "target" = ${userId})`;
+}
+
 /** The requests a stored freeze covers, as a query filter. */
 export function freezeFilter(stored: { scope: string; target: string }): {
   requesterId?: string;

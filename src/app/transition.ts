@@ -119,7 +119,7 @@ export async function transitionAtOnce(
   deps: Pick<Deps, 'clock' | 'metrics' | 'db'>,
   seen: AccessRequest,
   input: AtOnceInput,
-  also?: Prisma.Sql,
+  statement: Pick<AtOnceChange, 'also' | 'onlyIf'> = {},
 ): Promise<Transitioned> {
   const step = transition(seen.state, input.event);
   if (!step.ok) throw new Conflict(`${seen.id}: ${step.reason}.`);
@@ -128,7 +128,7 @@ export async function transitionAtOnce(
     to: step.to,
     data: { ...input.data, ...(owesCleanup ? { cleanupNeeded: true } : {}) },
     audit: { actor: input.actor, action: auditActionFor(step.to), details: input.details ?? {} },
-    ...(also ? { also } : {}),
+    ...statement,
   });
   countTransition(deps, done.request, input.actor);
   return done;
@@ -144,6 +144,11 @@ export interface AtOnceChange {
    * `"approval" AS (INSERT INTO … SELECT … FROM "moved")`.
    */
   also?: Prisma.Sql;
+  /**
+   * A further condition of the change, e.g. that no freeze names the actor; when it does not
+   * hold, nothing is written and the caller gets `StaleVersion` as if the request had changed.
+   */
+  onlyIf?: Prisma.Sql;
 }
 
 /**
@@ -171,6 +176,7 @@ export async function changeAtOnce(
       SET ${Prisma.join([...columns, Prisma.sql`"state" = ${change.to}::"RequestState"`], ', ')},
         "version" = "version" + 1, "updatedAt" = ${now}
       WHERE "id" = ${seen.id} AND "version" = ${seen.version} AND "state" = ${seen.state}::"RequestState"
+        ${change.onlyIf ? Prisma.sql`AND ${change.onlyIf}` : Prisma.empty}
       RETURNING *),
     ${change.also ? Prisma.sql`${change.also},` : Prisma.empty}
     ${appendAuditSql(audit, now, Prisma.sql`EXISTS (SELECT 1 FROM "moved")`)}

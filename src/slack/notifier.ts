@@ -163,15 +163,26 @@ export function createNotifier(deps: Deps, client: WebClient) {
     place: MessagePlace,
   ): Promise<{ ours: boolean; row: SlackMessage }> {
     const createdAt = deps.clock.now();
-    try {
-      const row = await deps.db.slackMessage.create({ data: { requestId, ...place, ts: '', createdAt } });
-      return { ours: true, row };
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-    }
-    const theirs = await deps.db.slackMessage.findFirstOrThrow({
-      where: { requestId, purpose: place.purpose, channel: place.channel },
-    });
+    // One statement: the claim, or else the record that stands. A claim being written at the same
+    // moment is not seen by this statement's snapshot (no row at all): then it is read after it.
+    const [row] = await deps.db.$queryRaw<Array<SlackMessage & { ours: boolean }>>`
+      WITH "claimed" AS (
+        INSERT INTO "slack_messages" ("requestId", "purpose", "userId", "channel", "ts", "createdAt")
+        VALUES (${requestId}, ${place.purpose}, ${place.userId}, ${place.channel}, '', ${createdAt})
+        ON CONFLICT ("requestId", "purpose", "channel") DO NOTHING
+        RETURNING *)
+      SELECT *, true AS "ours" FROM "claimed"
+      UNION ALL
+      SELECT *, false AS "ours" FROM "slack_messages"
+      WHERE "requestId" = ${requestId} AND "purpose" = ${place.purpose} AND "channel" = ${place.channel}
+        AND NOT EXISTS (SELECT 1 FROM "claimed")`;
+    const { ours, ...stands } = row ?? { ours: false };
+    if (ours) return { ours: true, row: stands as SlackMessage };
+    const theirs = row
+      ? (stands as SlackMessage)
+      : await deps.db.slackMessage.findFirstOrThrow({
+          where: { requestId, purpose: place.purpose, channel: place.channel },
+        });
     if (theirs.ts !== '' || createdAt.getTime() - theirs.createdAt.getTime() < staleClaimMs) {
       return { ours: false, row: theirs };
     }
@@ -397,10 +408,6 @@ export class MessageBeingPosted extends Error {
     super(`a message about ${requestId} is still being posted by another job; retrying`);
     this.name = 'MessageBeingPosted';
   }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
 }
 
 function isPurpose(purpose: string): purpose is MessagePurpose {
