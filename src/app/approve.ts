@@ -6,7 +6,7 @@ import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, resourcePolicy } from './approvers.js';
 import type { Deps } from './deps.js';
 import { Conflict, NotAllowed, NotFound, sentence } from './errors.js';
-import { followUps } from './follow-ups.js';
+import { approvedFollowUpDelayMs, followUps } from './follow-ups.js';
 import { freezeNaming, noFreezeNamesSql } from './freeze.js';
 import { snapshotOf } from './grant-snapshot.js';
 import { checkApproverAccount, identityOn } from './identity.js';
@@ -74,6 +74,7 @@ export async function approveRequest(
         request,
         followUps(request.state, { approversWaiting: nextLevelWaiting }),
         result.auditIds,
+        result.outcome === 'approved' ? { delayMs: approvedFollowUpDelayMs } : {},
       ),
   ]);
   return { request, outcome: result.outcome, level: result.level };

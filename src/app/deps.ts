@@ -182,6 +182,7 @@ export interface JobQueue {
     request: NotifySubject,
     kinds: NotificationKind | readonly NotificationKind[],
     auditIds?: readonly bigint[],
+    options?: { delayMs?: number },
   ): Promise<void>;
   /** The same for many requests at once (bulk revocations), in one round trip. */
   notifyMany(requests: readonly NotifySubject[], kinds: readonly NotificationKind[]): Promise<void>;

@@ -19,3 +19,25 @@ export function followUps(
   if (change.requesterAnswered || state === 'approved') return ['refresh'];
   return ['refresh', 'tell-requester'];
 }
+
+/**
+ * How long the follow-up of an approval waits when its grant job was queued with it: the grant
+ * usually lands first, and its own follow-up then shows both steps in one update of each message
+ * (the approver had their answer at once). A grant that is slow or failing leaves this one to
+ * show the approval.
+ */
+export const approvedFollowUpDelayMs = 2_000;
+
+/**
+ * Whether the follow-up of the request's approval is still to come (it waits
+ * `approvedFollowUpDelayMs` after the decision): then that follow-up brings the request's messages
+ * up to date, and a message posted meanwhile needs no update of its own. Half a second is left
+ * for the clocks of two replicas.
+ */
+export function approvalFollowUpToCome(
+  request: { state: RequestState | string; decidedAt: Date | null },
+  now: Date,
+): boolean {
+  if (request.state !== 'approved' || request.decidedAt === null) return false;
+  return now.getTime() - request.decidedAt.getTime() < approvedFollowUpDelayMs - 500;
+}

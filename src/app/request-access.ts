@@ -18,7 +18,7 @@ import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, knownResource } from './approvers.js';
 import type { Deps, SlackUser } from './deps.js';
 import { checked, InvalidInput, NotAllowed, ProviderUnavailable, UnknownIdentity } from './errors.js';
-import { followUps } from './follow-ups.js';
+import { approvedFollowUpDelayMs, followUps } from './follow-ups.js';
 import { freezesCovering, noFreezeCoversSql } from './freeze.js';
 import { type GrantSnapshot, snapshotFromPolicy } from './grant-snapshot.js';
 import { auditIdentityRefusal, requesterIdentity } from './identity.js';
@@ -101,7 +101,10 @@ export async function requestAccess(deps: Deps, input: AccessRequestInput): Prom
     log.info({ rule: request.decisionRule }, 'request approved by policy');
     await afterCommit(deps, request.id, [
       () => deps.jobs.grant(request.id),
-      () => deps.jobs.notify(request, followUps(request.state, { requesterAnswered: true }), auditIds),
+      () =>
+        deps.jobs.notify(request, followUps(request.state, { requesterAnswered: true }), auditIds, {
+          delayMs: approvedFollowUpDelayMs,
+        }),
     ]);
     return request;
   }

@@ -193,10 +193,11 @@ export function jobQueueFor(queues: Queues, now: () => Date, policy: Pick<Policy
         })),
       );
     },
-    async notify(request, kind, auditIds = []) {
+    async notify(request, kind, auditIds = [], options = {}) {
       const kinds = typeof kind === 'string' ? [kind] : [...kind];
       await queues.notify.add(kinds.join('+'), notifyJob(request, kinds, auditIds), {
         jobId: jobIds.notify(request.id, kinds, request.version),
+        ...(options.delayMs ? { delay: options.delayMs } : {}),
       });
     },
     async notifyMany(requests, kind) {

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { WebClient } from '@slack/web-api';
 import { approvalDeadlinesFor, waitingApprovers } from '../app/approval-timeout.js';
 import { approvalLevelsFor, resolvePrincipals } from '../app/approvers.js';
 import { reviewersOf } from '../app/break-glass.js';
 import { perRequestLoginOf } from '../app/credentials.js';
 import type { Deps, NotificationKind } from '../app/deps.js';
+import { approvalFollowUpToCome } from '../app/follow-ups.js';
 import { snapshotOf } from '../app/grant-snapshot.js';
 import { findRequest, findRequestWithMessages, type RequestWithApprovals } from '../app/queries.js';
 import { cardActions } from '../audit/urgency.js';
@@ -39,6 +41,8 @@ interface MessagePlace {
 
 /** DM channel ids remembered; the oldest is forgotten first. */
 const MAX_DM_CHANNELS = 10_000;
+/** Messages whose shown content is remembered; the least recently shown is forgotten first. */
+const MAX_SHOWN = 20_000;
 
 /**
  * Sends the messages about a request: DMs to approvers, the grant's card in the security channel,
@@ -60,6 +64,31 @@ export function createNotifier(deps: Deps, client: WebClient) {
     if (dmChannels.size >= MAX_DM_CHANNELS) dmChannels.delete(dmChannels.keys().next().value as string);
     dmChannels.set(userId, channel);
     return channel;
+  }
+
+  // What this process last showed in each message it posted or updated (a digest of the text and
+  // blocks), so that bringing a message up to date when nothing in it would change is no call to
+  // Slack. Only a saving: another replica's update, or a restart, costs one update more.
+  const shown = new Map<string, string>();
+
+  function digestOf(message: Message): string {
+    return createHash('sha256')
+      .update(JSON.stringify([message.text, message.blocks]))
+      .digest('base64');
+  }
+
+  function remember(channel: string, ts: string, message: Message): void {
+    const key = `${channel}/${ts}`;
+    shown.delete(key);
+    if (shown.size >= MAX_SHOWN) shown.delete(shown.keys().next().value as string);
+    shown.set(key, digestOf(message));
+  }
+
+  /** `chat.update`, unless the message already shows exactly this. */
+  async function show(channel: string, ts: string, message: Message): Promise<void> {
+    if (shown.get(`${channel}/${ts}`) === digestOf(message)) return;
+    await client.chat.update({ channel, ts, ...message });
+    remember(channel, ts, message);
   }
 
   function render(place: Pick<MessagePlace, 'purpose' | 'userId'>, request: RequestWithApprovals): Message {
@@ -121,6 +150,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
     try {
       const answer = await client.chat.postMessage(thread ? { ...message, ...thread } : message);
       ts = String(answer.ts);
+      remember(place.channel, ts, message);
     } catch (error) {
       // Not posted: the claim goes, so this job's retry (or another job) posts it.
       await deps.db.slackMessage
@@ -129,12 +159,15 @@ export function createNotifier(deps: Deps, client: WebClient) {
       throw error;
     }
     // The record and the request's version now, in one statement.
-    const [now] = await deps.db.$queryRaw<{ recorded: bigint; version: number; state: string }[]>`
+    const [now] = await deps.db.$queryRaw<
+      { recorded: bigint; version: number; state: string; decidedAt: Date | null }[]
+    >`
       WITH "recorded" AS (
         UPDATE "slack_messages" SET "ts" = ${ts}
         WHERE "id" = ${claim.row.id} AND "ts" = '' AND "createdAt" = ${claim.row.createdAt}
         RETURNING "id")
-      SELECT (SELECT count(*) FROM "recorded") AS "recorded", "version", "state"::text AS "state"
+      SELECT (SELECT count(*) FROM "recorded") AS "recorded", "version", "state"::text AS "state",
+        "decidedAt"
       FROM "access_requests" WHERE "id" = ${rendered.id}`;
     if (!now || Number(now.recorded) === 0) {
       // The claim was taken over as stale while Slack was slow to answer: theirs stands.
@@ -144,12 +177,9 @@ export function createNotifier(deps: Deps, client: WebClient) {
     const recorded = { ...claim.row, ts };
     posted.push(recorded);
     justPosted.add(recorded);
-    if (now.version !== rendered.version || now.state !== rendered.state) {
-      await client.chat.update({
-        channel: place.channel,
-        ts,
-        ...render(place, await findRequest(deps, rendered.id)),
-      });
+    const movedOn = now.version !== rendered.version || now.state !== rendered.state;
+    if (movedOn && !approvalFollowUpToCome(now, deps.clock.now())) {
+      await show(place.channel, ts, render(place, await findRequest(deps, rendered.id)));
     }
     return ts;
   }
@@ -288,7 +318,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
           return Promise.resolve();
         }
         const message = render({ purpose: m.purpose, userId: m.userId }, request);
-        return client.chat.update({ channel: m.channel, ts: m.ts, ...message });
+        return show(m.channel, m.ts, message);
       }),
     );
     await securityCard(request, posted);
@@ -460,10 +490,16 @@ export function grantView(
   };
 }
 
+/**
+ * The request as its approvers' cards show it: until it is decided, then the decision, which
+ * stays. What the grant does afterwards (granted, extended, ended) is on the security card and
+ * the requester's DM; the approver's card no longer changes with it.
+ */
 export function requestView(
   deps: Pick<Deps, 'policy'> & Partial<Pick<Deps, 'clock'>>,
   request: RequestWithApprovals,
 ): RequestView {
+  const approved = grantSteps.has(request.state);
   const resource = deps.policy.resources[request.resource];
   const snapshot = snapshotOf(deps.policy, request);
   const now = deps.clock?.now();
@@ -479,10 +515,10 @@ export function requestView(
     resourceDescription: resource?.description ?? '',
     durationSec: request.durationSec,
     reason: request.reason,
-    state: request.state,
+    state: approved ? 'approved' : request.state,
     createdAt: request.createdAt,
-    expiresAt: request.expiresAt,
-    endReason: request.endReason,
+    expiresAt: approved ? null : request.expiresAt,
+    endReason: approved ? null : request.endReason,
     decidedBy: request.decidedBy,
     levels,
     reviewRule: request.reviewRule,
@@ -491,3 +527,13 @@ export function requestView(
     endsIfGrantedNow: now ? new Date(now.getTime() + request.durationSec * 1000) : null,
   };
 }
+
+/** The states of an approved request, its grant's steps. */
+const grantSteps: ReadonlySet<RequestState> = new Set<RequestState>([
+  'approved',
+  'active',
+  'expired',
+  'released',
+  'revoked',
+  'grant_failed',
+]);

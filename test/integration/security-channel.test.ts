@@ -93,6 +93,27 @@ describe('security channel', () => {
     expect(shown).not.toContain('jit.revoke'); // the Revoke button went with the grant
   });
 
+  it("keeps an approver's card at the decision: the grant's later steps change it no more", async () => {
+    const id = await h.request(users.alice, 'prod-db-write', '30m', 'INC-1201 reading a table');
+    const card = await h.approverMessage(id, users.bob);
+    await h.click(users.bob, actionIds.approve, id, card);
+    await h.dmTo(users.alice, `${id}\`: you have`);
+    await h.slash(users.alice, `release ${id}`);
+    await h.securityCard(id, '(released)', 15_000);
+    await allPosted();
+
+    const shown = h.fake.message(card.channel, card.ts);
+    expect(shown?.text).toContain('(approved)');
+    expect(JSON.stringify(shown?.blocks)).toContain(`approved by <@${users.bob}>`);
+    expect(JSON.stringify(shown?.blocks)).not.toContain(actionIds.approve);
+    // One update took the buttons away; granted and released rendered the same card, so neither
+    // was sent to Slack again.
+    const updates = h.fake
+      .callsTo('chat.update')
+      .filter((c) => c.ok && c.args.channel === card.channel && c.args.ts === card.ts);
+    expect(updates).toHaveLength(1);
+  });
+
   it('threads what the card does not say under it: a revoke, with who took the access away', async () => {
     const id = await grantedRequest(h, { requester: users.alice, resource: 'prod-db-write', duration: '1h' });
     await allPosted();

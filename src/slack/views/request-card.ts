@@ -45,8 +45,16 @@ const stateEmoji: Record<RequestState, string> = {
   grant_failed: ':warning:',
 };
 
+/**
+ * An approver's card shows an approved request as approved, whatever its grant does next (see
+ * `requestView`), so it does not say "granting".
+ */
+function stateWords(state: RequestState): string {
+  return state === 'approved' ? 'approved' : describeState(state);
+}
+
 export function requestSummary(view: RequestView): string {
-  return `${view.id}: ${view.resource} for ${formatDuration(view.durationSec)}, requested by ${mention(view.requesterId)} (${describeState(view.state)})`;
+  return `${view.id}: ${view.resource} for ${formatDuration(view.durationSec)}, requested by ${mention(view.requesterId)} (${stateWords(view.state)})`;
 }
 
 /** The request as one message; `withButtons` adds Approve/Deny while it is pending. */
@@ -123,7 +131,7 @@ function accessFields(view: RequestView): Array<{ type: 'mrkdwn'; text: string }
 }
 
 function statusLine(view: RequestView): string {
-  const words = describeState(view.state);
+  const words = stateWords(view.state);
   if (view.state === 'active' && view.expiresAt) return `active until ${slackDate(view.expiresAt)}`;
   if ((view.state === 'denied' || view.state === 'approved') && view.decidedBy) {
     return `${words} by ${mention(view.decidedBy)}`;
