@@ -41,7 +41,7 @@ interface MessagePlace {
 
 /** DM channel ids remembered; the oldest is forgotten first. */
 const MAX_DM_CHANNELS = 10_000;
-/** Messages whose shown content is remembered; the least recently shown is forgotten first. */
+/** Approvers' cards whose shown content is remembered; the least recently shown is forgotten first. */
 const MAX_SHOWN = 20_000;
 
 /**
@@ -66,10 +66,14 @@ export function createNotifier(deps: Deps, client: WebClient) {
     return channel;
   }
 
-  // What this process last showed in each message it posted or updated (a digest of the text and
-  // blocks), so that bringing a message up to date when nothing in it would change is no call to
-  // Slack. Only a saving: another replica's update, or a restart, costs one update more.
+  // What this process last showed in each approver's card (a digest of its text and blocks), so
+  // that bringing a card up to date when nothing in it would change is no call to Slack. Only
+  // approvers' cards: theirs never come back to something shown before (a pending card carries
+  // the clock, the decision then stays), so a digest cannot hide another replica's later update,
+  // as it could on a grant card (an extension asked, then denied). Another replica, or a
+  // restart, costs at most one update more.
   const shown = new Map<string, string>();
+  const remembers = (purpose: MessagePurpose) => purpose === 'approver';
 
   function digestOf(message: Message): string {
     return createHash('sha256')
@@ -77,18 +81,23 @@ export function createNotifier(deps: Deps, client: WebClient) {
       .digest('base64');
   }
 
-  function remember(channel: string, ts: string, message: Message): void {
-    const key = `${channel}/${ts}`;
+  function remember(place: Pick<MessagePlace, 'purpose' | 'channel'>, ts: string, message: Message): void {
+    if (!remembers(place.purpose)) return;
+    const key = `${place.channel}/${ts}`;
     shown.delete(key);
     if (shown.size >= MAX_SHOWN) shown.delete(shown.keys().next().value as string);
     shown.set(key, digestOf(message));
   }
 
-  /** `chat.update`, unless the message already shows exactly this. */
-  async function show(channel: string, ts: string, message: Message): Promise<void> {
-    if (shown.get(`${channel}/${ts}`) === digestOf(message)) return;
-    await client.chat.update({ channel, ts, ...message });
-    remember(channel, ts, message);
+  /** `chat.update`, unless the approver's card already shows exactly this. */
+  async function show(
+    place: Pick<MessagePlace, 'purpose' | 'channel'>,
+    ts: string,
+    message: Message,
+  ): Promise<void> {
+    if (remembers(place.purpose) && shown.get(`${place.channel}/${ts}`) === digestOf(message)) return;
+    await client.chat.update({ channel: place.channel, ts, ...message });
+    remember(place, ts, message);
   }
 
   function render(place: Pick<MessagePlace, 'purpose' | 'userId'>, request: RequestWithApprovals): Message {
@@ -150,7 +159,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
     try {
       const answer = await client.chat.postMessage(thread ? { ...message, ...thread } : message);
       ts = String(answer.ts);
-      remember(place.channel, ts, message);
+      remember(place, ts, message);
     } catch (error) {
       // Not posted: the claim goes, so this job's retry (or another job) posts it.
       await deps.db.slackMessage
@@ -179,7 +188,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
     justPosted.add(recorded);
     const movedOn = now.version !== rendered.version || now.state !== rendered.state;
     if (movedOn && !approvalFollowUpToCome(now, deps.clock.now())) {
-      await show(place.channel, ts, render(place, await findRequest(deps, rendered.id)));
+      await show(place, ts, render(place, await findRequest(deps, rendered.id)));
     }
     return ts;
   }
@@ -318,7 +327,7 @@ export function createNotifier(deps: Deps, client: WebClient) {
           return Promise.resolve();
         }
         const message = render({ purpose: m.purpose, userId: m.userId }, request);
-        return show(m.channel, m.ts, message);
+        return show({ purpose: m.purpose, channel: m.channel }, m.ts, message);
       }),
     );
     await securityCard(request, posted);
