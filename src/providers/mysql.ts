@@ -1,4 +1,4 @@
-import mysql from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
 import { z } from 'zod';
 import { AppError, InvalidInput, ProviderUnavailable, UnknownIdentity } from '../app/errors.js';
 import type { GrantTarget, Provider } from '../app/provider.js';
@@ -93,23 +93,30 @@ export function createMysqlProvider(
   options: MysqlProviderOptions = {},
 ): Provider {
   const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
-  const pool = mysql.createPool({
-    uri: config.url,
-    connectionLimit: 2,
-    connectTimeout: options.connectTimeoutMs ?? 5_000,
-    waitForConnections: true,
-    enableKeepAlive: true,
-    // The grant tables' own collation on both servers: comparing with literals in another one
-    // is an "illegal mix of collations" error.
-    charset: 'UTF8MB4_GENERAL_CI',
-  });
+  // The driver is loaded with the first query: a bot with no MySQL resource does not hold it.
+  let pool: Promise<Pool> | undefined;
+  const pooled = (): Promise<Pool> => {
+    pool ??= import('mysql2/promise').then(({ default: mysql }) =>
+      mysql.createPool({
+        uri: config.url,
+        connectionLimit: 2,
+        connectTimeout: options.connectTimeoutMs ?? 5_000,
+        waitForConnections: true,
+        enableKeepAlive: true,
+        // The grant tables' own collation on both servers: comparing with literals in another one
+        // is an "illegal mix of collations" error.
+        charset: 'UTF8MB4_GENERAL_CI',
+      }),
+    );
+    return pool;
+  };
   const accountHost = config.accountHost ?? '%';
   const protectedLogins = new Set(config.protectedLogins ?? []);
   const sessionEndWaitMs = Math.max(1, Math.floor(statementTimeoutMs / 2));
   let server: Promise<{ flavor: Flavor; self: Account }> | undefined;
 
   async function query<T>(sql: string, values: unknown[] = []): Promise<T[]> {
-    const [rows] = await pool.query({ sql, values, timeout: statementTimeoutMs });
+    const [rows] = await (await pooled()).query({ sql, values, timeout: statementTimeoutMs });
     return rows as T[];
   }
 
@@ -310,9 +317,10 @@ export function createMysqlProvider(
         // Asked again here: the account may have changed since the request was made.
         const facts = await refuseUnfitAccount(flavor, self, account);
         // Granting a role that is held already succeeds on both servers: idempotent as it is.
-        await query(`GRANT ${pool.escapeId(role)} TO ?@?`, [account.user, account.host]);
+        const quoted = (await pooled()).escapeId(role);
+        await query(`GRANT ${quoted} TO ?@?`, [account.user, account.host]);
         if (config.setDefaultRole && facts.defaultRoles.length === 0) {
-          await setDefaultRole(flavor, account, pool.escapeId(role));
+          await setDefaultRole(flavor, account, quoted);
         }
       });
     },
@@ -325,7 +333,7 @@ export function createMysqlProvider(
         // An account that no longer exists holds nothing; its connections are still ended.
         if (facts && (await holds(flavor, account, role))) {
           try {
-            await query(`REVOKE ${pool.escapeId(role)} FROM ?@?`, [account.user, account.host]);
+            await query(`REVOKE ${(await pooled()).escapeId(role)} FROM ?@?`, [account.user, account.host]);
           } catch (error) {
             // 1962 (MariaDB) / 3523 (MySQL): not granted after all, revoked meanwhile.
             if (![1962, 3523].includes(errnoOf(error) ?? 0)) throw error;
@@ -353,7 +361,7 @@ export function createMysqlProvider(
     },
 
     async close() {
-      await pool.end();
+      if (pool) await (await pool).end();
     },
   };
 }
