@@ -6,6 +6,7 @@ import { requestAccess } from '../src/app/request-access.js';
 import type { RunningBot } from '../src/bot.js';
 import { jobIds, queueNames } from '../src/jobs/queues.js';
 import { type BenchWorld, createWorld, people, requesterId, resourceName } from './bot.js';
+import { startCpuProfile } from './cpu-profile.js';
 import { countMemberships, granterUrl } from './services.js';
 import { countSql } from './sql-count.js';
 import { type BenchResult, envInt, since } from './stats.js';
@@ -40,14 +41,17 @@ export async function lifecyclesBench(): Promise<BenchResult> {
       await drained(bot);
       const callsBefore = await world.slack.calls();
       const jobsBefore = await finishedJobs(bot);
-      const sql = countSql();
+      const sqlTop = envInt('BENCH_SQL_TOP', 0);
+      const sql = countSql(sqlTop > 0);
+      const stopProfile = await startCpuProfile();
       const started = performance.now();
       await run(total);
       const toRelease = since(started);
+      await stopProfile();
       await drained(bot);
       const withFollowUps = since(started);
       const statements = sql.count(new URL(world.db.url).pathname.slice(1));
-      const frequent = sql.top(envInt('BENCH_SQL_TOP', 0));
+      const frequent = sql.top(sqlTop);
       sql.stop();
       const jobs = (await finishedJobs(bot)) - jobsBefore;
 

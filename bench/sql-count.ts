@@ -14,7 +14,8 @@ export interface SqlCounter {
   stop(): void;
 }
 
-export function countSql(): SqlCounter {
+/** `keepTexts`: also tally statement texts for `top` (costs the bot's process a regex per statement). */
+export function countSql(keepTexts = true): SqlCounter {
   const counts = new Map<string, number>();
   const texts = new Map<string, number>();
   const proto = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
@@ -22,9 +23,13 @@ export function countSql(): SqlCounter {
   proto.query = function counted(this: { database?: string }, ...args: unknown[]) {
     const database = this.database ?? '';
     counts.set(database, (counts.get(database) ?? 0) + 1);
-    const first = args[0] as string | { text?: string } | undefined;
-    const text = (typeof first === 'string' ? first : (first?.text ?? '')).replace(/\s+/g, ' ').slice(0, 100);
-    texts.set(text, (texts.get(text) ?? 0) + 1);
+    if (keepTexts) {
+      const first = args[0] as string | { text?: string } | undefined;
+      const text = (typeof first === 'string' ? first : (first?.text ?? ''))
+        .replace(/\s+/g, ' ')
+        .slice(0, 100);
+      texts.set(text, (texts.get(text) ?? 0) + 1);
+    }
     return original.apply(this, args);
   };
   return {

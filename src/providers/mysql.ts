@@ -2,7 +2,7 @@ import type { Pool } from 'mysql2/promise';
 import { z } from 'zod';
 import { AppError, InvalidInput, ProviderUnavailable, UnknownIdentity } from '../app/errors.js';
 import type { GrantTarget, Provider } from '../app/provider.js';
-import { isSystemConnectionError, withoutPasswords } from './connection-errors.js';
+import { isSystemConnectionError, TARGET_POOL_SIZE, withoutPasswords } from './connection-errors.js';
 
 /**
  * Grants a MySQL 8 or MariaDB role to the requester's account (`GRANT role TO 'user'@'host'`) and
@@ -99,7 +99,7 @@ export function createMysqlProvider(
     pool ??= import('mysql2/promise').then(({ default: mysql }) =>
       mysql.createPool({
         uri: config.url,
-        connectionLimit: 2,
+        connectionLimit: TARGET_POOL_SIZE,
         connectTimeout: options.connectTimeoutMs ?? 5_000,
         waitForConnections: true,
         enableKeepAlive: true,

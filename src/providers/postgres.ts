@@ -2,7 +2,7 @@ import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { z } from 'zod';
 import { AppError, InvalidInput, ProviderUnavailable, UnknownIdentity } from '../app/errors.js';
 import type { GrantTarget, Provider } from '../app/provider.js';
-import { isSystemConnectionError, withoutPasswords } from './connection-errors.js';
+import { isSystemConnectionError, TARGET_POOL_SIZE, withoutPasswords } from './connection-errors.js';
 import {
   createPerRequestLogin,
   dropPerRequestLogin,
@@ -79,7 +79,7 @@ export function createPostgresProvider(
   const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
   const pool = new Pool({
     connectionString: config.url,
-    max: 2,
+    max: TARGET_POOL_SIZE,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: connectTimeoutMs,
     statement_timeout: statementTimeoutMs,
