@@ -9,7 +9,7 @@ import { type BenchWorld, createWorld, people, requesterId, resourceName } from 
 import { startCpuProfile } from './cpu-profile.js';
 import { countMemberships, granterUrl } from './services.js';
 import { countSql } from './sql-count.js';
-import { type BenchResult, envInt, since } from './stats.js';
+import { type BenchResult, envInt, percentile, since } from './stats.js';
 
 /**
  * Full lifecycles per second: request → approve → grant → release, many at once, through the
@@ -36,7 +36,7 @@ export async function lifecyclesBench(): Promise<BenchResult> {
     bot.queues.grant.setMaxListeners(0);
     await events.waitUntilReady();
     try {
-      const run = (n: number) => runLifecycles(bot, events, n, concurrency);
+      const run = (n: number, steps?: StepTimes) => runLifecycles(bot, events, n, concurrency, steps);
       await run(Math.min(200, total));
       await drained(bot);
       const callsBefore = await world.slack.calls();
@@ -44,8 +44,9 @@ export async function lifecyclesBench(): Promise<BenchResult> {
       const sqlTop = envInt('BENCH_SQL_TOP', 0);
       const sql = countSql(sqlTop > 0);
       const stopProfile = await startCpuProfile();
+      const steps: StepTimes = { request: [], approve: [], grant: [], release: [] };
       const started = performance.now();
-      await run(total);
+      await run(total, steps);
       const toRelease = since(started);
       await stopProfile();
       await drained(bot);
@@ -109,6 +110,12 @@ export async function lifecyclesBench(): Promise<BenchResult> {
           `released: ${released} of ${total + Math.min(200, total)}; memberships left on PostgreSQL: ${left}`,
           `"follow-ups drained": until no grant, revoke, notify or audit job is waiting or running`,
           "per-lifecycle baselines: 3 Slack posts (approver DM, requester grant DM, security card), the floor run's 4 one-row autocommit INSERTs, 1 job (the grant)",
+          `time per step, p50 / p90 (ms): ${Object.entries(steps)
+            .map(
+              ([step, times]) =>
+                `${step} ${percentile(times, 50).toFixed(0)} / ${percentile(times, 90).toFixed(0)}`,
+            )
+            .join(', ')} (grant: from the approval until its job finished)`,
           ...frequent.map(([text, n]) => `SQL ${(n / total).toFixed(2)}×/lifecycle: ${text}`),
           `Slack calls in the measured run: ${Object.entries(calls)
             .map(([method, n]) => `${method} ${n}`)
@@ -123,30 +130,42 @@ export async function lifecyclesBench(): Promise<BenchResult> {
   }
 }
 
+/** How long each step of the measured lifecycles took, in ms. */
+type StepTimes = Record<'request' | 'approve' | 'grant' | 'release', number[]>;
+
 async function runLifecycles(
   bot: RunningBot,
   events: QueueEvents,
   total: number,
   concurrency: number,
+  steps?: StepTimes,
 ): Promise<void> {
   const { deps, queues } = bot;
   const lane = async (laneIndex: number) => {
     const requester = requesterId(laneIndex);
     for (let i = laneIndex; i < total; i += concurrency) {
+      const t0 = performance.now();
       const request = await requestAccess(deps, {
         requesterId: requester,
         resource: resourceName(0),
         duration: '1h',
         reason: `benchmark lifecycle ${i}`,
       });
+      const t1 = performance.now();
       const approval = await approveRequest(deps, request.id, people.approver);
+      const t2 = performance.now();
       if (approval.outcome !== 'approved') throw new Error(`${request.id} was not approved`);
       const job = await queues.grant.getJob(jobIds.grant(request.id));
       if (!job) throw new Error(`no grant job for ${request.id}`);
       const outcome = await job.waitUntilFinished(events, 60_000);
       if (outcome !== 'granted') throw new Error(`${request.id}: grant job said ${outcome}`);
+      const t3 = performance.now();
       const released = await releaseRequest(deps, request.id, requester);
       if (released.state !== 'released') throw new Error(`${request.id} is ${released.state}`);
+      steps?.request.push(t1 - t0);
+      steps?.approve.push(t2 - t1);
+      steps?.grant.push(t3 - t2);
+      steps?.release.push(performance.now() - t3);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, (_, i) => lane(i)));
