@@ -81,6 +81,8 @@ export async function lifecyclesBench(): Promise<BenchResult> {
             baseline: (total / floor) * 1000,
             unit: '/s',
             higherIsBetter: true,
+            goal: '≥ 100/s',
+            met: (total / withFollowUps) * 1000 >= 100,
           },
           {
             metric: 'Slack Web API calls per lifecycle',
