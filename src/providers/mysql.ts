@@ -100,6 +100,9 @@ export function createMysqlProvider(
       mysql.createPool({
         uri: config.url,
         connectionLimit: TARGET_POOL_SIZE,
+        // mysql2 closes idle connections only while fewer may idle than may be open.
+        maxIdle: TARGET_POOL_SIZE - 1,
+        idleTimeout: 30_000,
         connectTimeout: options.connectTimeoutMs ?? 5_000,
         waitForConnections: true,
         enableKeepAlive: true,
