@@ -33,6 +33,6 @@ export function isSystemConnectionError(error: unknown): boolean {
  * idle. A request's identity check, its grant and its revoke each take one; GRANT and REVOKE
  * wait for the target's commit to be flushed, so two connections (what this was) held every
  * request in line behind those flushes: the lifecycle benchmark ran at 55/s with 2 and at 90/s
- * with 5, the same with 8 or 16 (by then the bot's own CPU is the limit).
+ * with 5, the same with 8 or 16 (by then the machine's CPU is the limit).
  */
 export const TARGET_POOL_SIZE = 5;
