@@ -174,6 +174,12 @@ export interface JobQueue {
     reason: string | null,
   ): Promise<void>;
   /**
+   * After the end was recorded: the guard job of `guardRevokes` has nothing left to do. Dropped
+   * rather than left to run a minute later as a revocation, which would hold follow-up work back
+   * while it runs (`src/jobs/revocations-first.ts`). A guard already running is left to finish.
+   */
+  dropGuard(requestId: string, event: 'release' | 'revoke'): Promise<void>;
+  /**
    * Everything a transition of `request` leaves to tell, as one job (its version and state are
    * part of it): the messages of `kinds`, in order, and the transition's audit events, which the
    * security card shows or its thread carries (see `src/audit/urgency.ts`).

@@ -103,9 +103,16 @@ export async function releaseRequest(deps: Deps, requestId: string, actorId: str
   if (!found) throw new NotFound(`No request ${requestId}.`);
   if (found.requesterId !== actorId) throw new NotAllowed(`Only the requester can release ${requestId}.`);
   if (found.state !== 'pending') {
-    if (mayHoldAccess(found.state)) await guardEnds(deps, [requestId], 'release', actorId, null);
+    const guarded = mayHoldAccess(found.state);
+    if (guarded) await guardEnds(deps, [requestId], 'release', actorId, null);
     try {
-      return (await endGrant(deps, { requestId, event: 'release', actorId }, found)).request;
+      const { request } = await endGrant(deps, { requestId, event: 'release', actorId }, found);
+      if (guarded) {
+        await deps.jobs
+          .dropGuard(requestId, 'release')
+          .catch((err) => deps.logger.warn({ requestId, err }, 'release guard left to run (a no-op)'));
+      }
+      return request;
     } catch (error) {
       // As with an expiry: the release is repeated until the target answers.
       if (error instanceof ProviderUnavailable) {

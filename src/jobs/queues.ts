@@ -193,6 +193,11 @@ export function jobQueueFor(queues: Queues, now: () => Date, policy: Pick<Policy
         })),
       );
     },
+    async dropGuard(requestId, event) {
+      const job = await queues.revoke.getJob(jobIds.revoke(requestId, event));
+      // Only the guard waiting out its grace period: a retry due now (the target was down) stays.
+      if (job && (await job.isDelayed())) await job.remove();
+    },
     async notify(request, kind, auditIds = [], options = {}) {
       const kinds = typeof kind === 'string' ? [kind] : [...kind];
       await queues.notify.add(kinds.join('+'), notifyJob(request, kinds, auditIds), {

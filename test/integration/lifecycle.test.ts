@@ -116,3 +116,25 @@ describe('request → approve → grant → expire', () => {
     for (const id of [first.id, second.id]) await h.slash(users.alice, `release ${id}`);
   });
 });
+
+describe('request → approve → grant → release', () => {
+  it('takes the role back at once and leaves no guard job to run a minute later', async () => {
+    const id = await h.request(users.alice, 'prod-db-write', '1h', 'INC-1310 released by hand');
+    const bobMessage = await h.approverMessage(id, users.bob);
+    await h.click(users.bob, actionIds.approve, id, bobMessage);
+    await h.dmTo(users.alice, ':unlock:');
+    expect(await h.isMember(h.login('alice'))).toBe(true);
+
+    const { reply } = await h.slash(users.alice, `release ${id}`);
+    expect(String(reply.body.text)).toContain(id);
+    await expect
+      .poll(async () => (await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).state)
+      .toBe('released');
+    expect(await h.isMember(h.login('alice'))).toBe(false);
+    // The guard added before the attempt finished nothing: it is gone, not left to run as a
+    // revocation (which would hold follow-up work back while it ran).
+    await expect
+      .poll(async () => await h.bot.queues.revoke.getJob(jobIds.revoke(id, 'release')))
+      .toBeUndefined();
+  });
+});
