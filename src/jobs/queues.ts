@@ -195,7 +195,8 @@ export function jobQueueFor(queues: Queues, now: () => Date, policy: Pick<Policy
     },
     async dropGuard(requestId, event) {
       const job = await queues.revoke.getJob(jobIds.revoke(requestId, event));
-      // Only the guard waiting out its grace period: a retry due now (the target was down) stays.
+      // A delayed job (the guard in its grace period, or a retry waiting out its backoff) has
+      // nothing left to do now that the end is recorded; one waiting or running is left to finish.
       if (job && (await job.isDelayed())) await job.remove();
     },
     async notify(request, kind, auditIds = [], options = {}) {
