@@ -122,7 +122,12 @@ describe('request → approve → grant → release', () => {
     const id = await h.request(users.alice, 'prod-db-write', '1h', 'INC-1310 released by hand');
     const bobMessage = await h.approverMessage(id, users.bob);
     await h.click(users.bob, actionIds.approve, id, bobMessage);
-    await h.dmTo(users.alice, ':unlock:');
+    // This request's own grant (alice's earlier grant DM in this file would match a DM wait).
+    await expect
+      .poll(async () => (await h.db.prisma.accessRequest.findUniqueOrThrow({ where: { id } })).state, {
+        timeout: 10_000,
+      })
+      .toBe('active');
     expect(await h.isMember(h.login('alice'))).toBe(true);
 
     const { reply } = await h.slash(users.alice, `release ${id}`);
