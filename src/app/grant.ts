@@ -1,6 +1,7 @@
 import { isFinal } from '../domain/lifecycle.js';
 import type { AccessRequest, Freeze } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
+import { requestColumns } from './columns.js';
 import type { Deps } from './deps.js';
 import { endGrant } from './end-grant.js';
 import { InvalidInput } from './errors.js';
@@ -118,7 +119,7 @@ async function recordGrantStart(
       UPDATE "access_requests" SET "grantStartedAt" = coalesce("grantStartedAt", ${at}), "updatedAt" = ${at}
       WHERE "id" = ${request.id} AND "state" = 'approved'::"RequestState"
         AND ${noFreezeCoversSql(request)}
-      RETURNING *`;
+      RETURNING ${requestColumns()}`;
     if (started) return started;
     const now = await deps.db.accessRequest.findUnique({
       where: { id: request.id },

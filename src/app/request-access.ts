@@ -16,6 +16,7 @@ import {
 import { type AccessRequest, type Freeze, Prisma } from '../generated/prisma/client.js';
 import { afterCommit } from './after-commit.js';
 import { approvalLevelsFor, knownResource } from './approvers.js';
+import { requestColumns } from './columns.js';
 import type { Deps, SlackUser } from './deps.js';
 import { checked, InvalidInput, NotAllowed, ProviderUnavailable, UnknownIdentity } from './errors.js';
 import { approvedFollowUpDelayMs, followUps } from './follow-ups.js';
@@ -354,9 +355,9 @@ async function createWaitingAtOnce(
             ${row.identity}, ${JSON.stringify(row.grantSnapshot)}::jsonb, ${row.channelId}, ${now}::timestamptz, ${now}::timestamptz,
             ${reviewRule}
           WHERE ${noFreezeCoversSql(subject)}
-          RETURNING *),
+          RETURNING ${requestColumns()}),
         ${appendAuditSql(audit, now, Prisma.sql`EXISTS (SELECT 1 FROM "created")`)}
-        SELECT "created".*, (SELECT "id" FROM "event") AS "auditId" FROM "created"`;
+        SELECT ${requestColumns('created')}, (SELECT "id" FROM "event") AS "auditId" FROM "created"`;
       if (!created) return null; // a freeze stands
       const { auditId, ...request } = created;
       return { request, auditIds: [auditId] };

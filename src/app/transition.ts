@@ -8,6 +8,7 @@ import {
 } from '../domain/lifecycle.js';
 import { type AccessRequest, Prisma } from '../generated/prisma/client.js';
 import { isSystemActor } from './admins.js';
+import { requestColumns } from './columns.js';
 import type { Deps } from './deps.js';
 import { Conflict, NotFound } from './errors.js';
 
@@ -20,7 +21,7 @@ export type Tx = Prisma.TransactionClient;
 export async function lockRequest(tx: Tx, requestId: string): Promise<AccessRequest> {
   // One statement: the columns are named as the model's fields, and Prisma types them as it would.
   const [request] = await tx.$queryRaw<AccessRequest[]>`
-    SELECT * FROM "access_requests" WHERE "id" = ${requestId} FOR UPDATE`;
+    SELECT ${requestColumns()} FROM "access_requests" WHERE "id" = ${requestId} FOR UPDATE`;
   if (!request) throw new NotFound(`No request ${requestId}.`);
   return request;
 }
@@ -177,10 +178,10 @@ export async function changeAtOnce(
         "version" = "version" + 1, "updatedAt" = ${now}
       WHERE "id" = ${seen.id} AND "version" = ${seen.version} AND "state" = ${seen.state}::"RequestState"
         ${change.onlyIf ? Prisma.sql`AND ${change.onlyIf}` : Prisma.empty}
-      RETURNING *),
+      RETURNING ${requestColumns()}),
     ${change.also ? Prisma.sql`${change.also},` : Prisma.empty}
     ${appendAuditSql(audit, now, Prisma.sql`EXISTS (SELECT 1 FROM "moved")`)}
-    SELECT "moved".*, (SELECT "id" FROM "event") AS "auditId" FROM "moved"`;
+    SELECT ${requestColumns('moved')}, (SELECT "id" FROM "event") AS "auditId" FROM "moved"`;
   if (!row) throw new StaleVersion(seen);
   const { auditId, ...request } = row;
   return { request, auditId };

@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { statementNamer } from './statement-names.js';
 
 export type { PrismaClient } from '../generated/prisma/client.js';
 
@@ -23,14 +24,19 @@ function leaveStartupWasmOnBaselineTier(): void {
   setFlagsFromString('--wasm-tiering-budget=100000000');
 }
 
-export function createPrismaClient(databaseUrl: string): PrismaClient {
+/** `poolSize`: connections at most (tests, which run many databases at once, take fewer). */
+export function createPrismaClient(databaseUrl: string, options: { poolSize?: number } = {}): PrismaClient {
   leaveStartupWasmOnBaselineTier();
-  const adapter = new PrismaPg({
-    connectionString: databaseUrl,
-    max: POOL_SIZE,
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 30_000,
-  });
+  const namer = statementNamer(databaseUrl);
+  const adapter = new PrismaPg(
+    {
+      connectionString: databaseUrl,
+      max: options.poolSize ?? POOL_SIZE,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+    },
+    namer ? { statementNameGenerator: namer } : {},
+  );
   // Every transaction that appends to the audit chain waits for its lock: under a burst (a freeze
   // of thousands of grants while requests keep coming) the default 2 s wait for a connection and
   // 5 s run time would turn queueing into errors.

@@ -1,18 +1,38 @@
-import { DatabaseError, type PoolClient } from 'pg';
+import { DatabaseError, type Pool, type PoolClient, type QueryConfig } from 'pg';
 import { InvalidInput, ProviderUnavailable } from '../app/errors.js';
 
 /** What the PostgreSQL provider asks the catalog about logins, for own and per-request logins alike. */
 
+/** Connections of pools whose URL says `pgbouncer=true` (see src/db/statement-names.ts). */
+const unnamedOn = new WeakSet<PoolClient>();
+
+/** The pool's connections run the catalog queries unnamed: the target sits behind PgBouncer. */
+export function catalogQueriesUnnamed(pool: Pool): void {
+  pool.on('connect', (client) => unnamedOn.add(client as PoolClient));
+}
+
+/**
+ * A catalog query the provider asks at every grant, revoke or sweep: named, so each connection
+ * has the target parse and plan it once (planning the session query took longer than running it).
+ */
+export function catalogQuery(client: PoolClient, name: string, text: string, values: unknown[]): QueryConfig {
+  return unnamedOn.has(client) ? { text, values } : { name: `jit_${name}`, text, values };
+}
+
 /** Whether the login is a direct member of the role, as the catalog says. */
 export async function isMember(client: PoolClient, login: string, role: string): Promise<boolean> {
   const { rows } = await client.query<{ member: boolean }>(
-    `SELECT EXISTS (
+    catalogQuery(
+      client,
+      'is_member',
+      `SELECT EXISTS (
        SELECT 1 FROM pg_auth_members m
          JOIN pg_roles r ON r.oid = m.roleid
          JOIN pg_roles u ON u.oid = m.member
         WHERE r.rolname = $1 AND u.rolname = $2
      ) AS member`,
-    [role, login],
+      [role, login],
+    ),
   );
   return rows[0]?.member === true;
 }
@@ -31,7 +51,10 @@ export async function endSessionsOf(client: PoolClient, logins: string[], waitMs
   try {
     // With a timeout, pg_terminate_backend (PostgreSQL 14+) waits until the backend has exited.
     const { rows } = await client.query<{ pid: number; ended: boolean }>(
-      `WITH RECURSIVE through(oid) AS (
+      catalogQuery(
+        client,
+        'end_sessions',
+        `WITH RECURSIVE through(oid) AS (
          SELECT oid FROM pg_roles WHERE rolname = ANY($1::text[])
          UNION
          SELECT m.member FROM pg_auth_members m JOIN through t ON m.roleid = t.oid
@@ -41,7 +64,8 @@ export async function endSessionsOf(client: PoolClient, logins: string[], waitMs
          JOIN pg_roles r ON r.oid = a.usesysid
         WHERE a.usesysid IN (SELECT oid FROM through) AND NOT r.rolsuper
           AND a.usename <> session_user`,
-      [logins, waitMs],
+        [logins, waitMs],
+      ),
     );
     // false also means the session ended on its own before the signal; look whether it did.
     const unconfirmed = rows.filter((row) => !row.ended).map((row) => row.pid);
@@ -63,10 +87,14 @@ export async function endSessionsOf(client: PoolClient, logins: string[], waitMs
  */
 export async function countSessionsOf(client: PoolClient, login: string): Promise<number> {
   const { rows } = await client.query<{ sessions: number }>(
-    `SELECT count(*)::int AS sessions
-       FROM pg_stat_activity
-      WHERE usename = $1 AND pid <> pg_backend_pid()`,
-    [login],
+    catalogQuery(
+      client,
+      'count_sessions',
+      `SELECT count(*)::int AS sessions
+         FROM pg_stat_activity
+        WHERE usename = $1 AND pid <> pg_backend_pid()`,
+      [login],
+    ),
   );
   const sessions = rows[0]?.sessions;
   // Never guess 0: an idle answer leads to a recall.

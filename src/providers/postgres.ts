@@ -2,6 +2,7 @@ import { DatabaseError, escapeIdentifier, Pool, type PoolClient } from 'pg';
 import { z } from 'zod';
 import { AppError, InvalidInput, ProviderUnavailable, UnknownIdentity } from '../app/errors.js';
 import type { GrantTarget, Provider } from '../app/provider.js';
+import { behindPgBouncer } from '../db/statement-names.js';
 import { isSystemConnectionError, TARGET_POOL_SIZE, withoutPasswords } from './connection-errors.js';
 import {
   createPerRequestLogin,
@@ -13,7 +14,13 @@ import {
   setPerRequestPassword,
   verifyPerRequestLogin,
 } from './postgres-logins.js';
-import { countSessionsOf, endSessionsOf, isMember } from './postgres-sessions.js';
+import {
+  catalogQueriesUnnamed,
+  catalogQuery,
+  countSessionsOf,
+  endSessionsOf,
+  isMember,
+} from './postgres-sessions.js';
 
 /**
  * Grants a PostgreSQL role to the requester's database login and takes it back on expiry.
@@ -90,6 +97,7 @@ export function createPostgresProvider(
   // A pooled idle connection that the server drops (restart, admin shutdown) emits 'error' on the
   // pool, which would crash the process without a listener; the next checkout reports it instead.
   pool.on('error', () => {});
+  if (behindPgBouncer(config.url)) catalogQueriesUnnamed(pool);
   // Leave part of the statement budget for the queries after the wait.
   const sessionEndWaitMs = Math.max(1, Math.floor(statementTimeoutMs / 2));
 
@@ -420,10 +428,14 @@ async function refuseUnfitLogin(client: PoolClient, login: string, protectedLogi
     createrole: boolean;
     members: number;
   }>(
-    `SELECT r.rolcanlogin AS canlogin, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
-            (SELECT count(*)::int FROM pg_auth_members m WHERE m.roleid = r.oid) AS members
-       FROM pg_roles r WHERE r.rolname = $1`,
-    [login],
+    catalogQuery(
+      client,
+      'login_fitness',
+      `SELECT r.rolcanlogin AS canlogin, r.rolsuper AS superuser, r.rolcreaterole AS createrole,
+              (SELECT count(*)::int FROM pg_auth_members m WHERE m.roleid = r.oid) AS members
+         FROM pg_roles r WHERE r.rolname = $1`,
+      [login],
+    ),
   );
   const found = rows[0];
   const refuse = (why: string) => new InvalidInput(`database login "${login}" ${why}`);

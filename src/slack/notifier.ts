@@ -3,6 +3,7 @@ import type { WebClient } from '@slack/web-api';
 import { approvalDeadlinesFor, waitingApprovers } from '../app/approval-timeout.js';
 import { approvalLevelsFor, resolvePrincipals } from '../app/approvers.js';
 import { reviewersOf } from '../app/break-glass.js';
+import { slackMessageColumns } from '../app/columns.js';
 import { perRequestLoginOf } from '../app/credentials.js';
 import type { Deps, NotificationKind } from '../app/deps.js';
 import { approvalFollowUpToCome } from '../app/follow-ups.js';
@@ -209,10 +210,10 @@ export function createNotifier(deps: Deps, client: WebClient) {
         INSERT INTO "slack_messages" ("requestId", "purpose", "userId", "channel", "ts", "createdAt")
         VALUES (${requestId}, ${place.purpose}, ${place.userId}, ${place.channel}, '', ${createdAt})
         ON CONFLICT ("requestId", "purpose", "channel") DO NOTHING
-        RETURNING *)
-      SELECT *, true AS "ours" FROM "claimed"
+        RETURNING ${slackMessageColumns()})
+      SELECT ${slackMessageColumns()}, true AS "ours" FROM "claimed"
       UNION ALL
-      SELECT *, false AS "ours" FROM "slack_messages"
+      SELECT ${slackMessageColumns()}, false AS "ours" FROM "slack_messages"
       WHERE "requestId" = ${requestId} AND "purpose" = ${place.purpose} AND "channel" = ${place.channel}
         AND NOT EXISTS (SELECT 1 FROM "claimed")`;
     const { ours, ...stands } = row ?? { ours: false };
