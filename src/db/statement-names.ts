@@ -1,8 +1,8 @@
 /**
  * Named (prepared) statements: PostgreSQL parses and plans a named statement once per connection
  * and then only binds and runs it, where an unnamed one is parsed and planned on every call. In
- * the lifecycle benchmark planning was about a third of PostgreSQL's CPU (pg_stat_statements with
- * `track_planning`), for statements that take a fraction of a millisecond to run.
+ * the lifecycle benchmark planning was about a quarter of PostgreSQL's time (pg_stat_statements
+ * with `track_planning`), for statements that take a fraction of a millisecond to run.
  *
  * PgBouncer in transaction mode hands each transaction a different server connection, where a
  * statement prepared on another is unknown: `?pgbouncer=true` on the URL (the convention Prisma's
